@@ -1,0 +1,63 @@
+import type { Actor, RequestContext } from '../http/route';
+
+/** Closed list of what can be done to personal data (and to the log itself). */
+export const AUDIT_ACTIONS = [
+  'identity.create',
+  'identity.read',
+  'identity.update',
+  'identity.export',
+  'identity.delete',
+  'identity.photo',
+  'checkout.verify',
+  'declaration.disclose',
+  'shipment.disclose',
+  'audit.read',
+  'audit.export',
+  'audit.verify',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export const AUDIT_OUTCOMES = ['SUCCESS', 'DENIED', 'FAILED'] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+
+/** Closed list of purposes; free text from a request can never become one. */
+export const AUDIT_PURPOSES = [
+  'identity-registration',
+  'identity-correction',
+  'subject-access-request',
+  'subject-deletion-request',
+  'customs-clearance',
+  'checkout-verification',
+  'delivery',
+  'security-review',
+] as const;
+export type AuditPurpose = (typeof AUDIT_PURPOSES)[number];
+
+/**
+ * What a capability hands the access log. Only whitelisted, typed facts:
+ * the subject is named by its identity id and pseudonymised inside the log.
+ */
+export interface AccessEventInput {
+  /** Actor may be null for a request refused before authentication. */
+  context: Omit<RequestContext, 'actor'> & { actor: Actor | null };
+  action: AuditAction;
+  purpose: AuditPurpose;
+  outcome: AuditOutcome;
+  /** The data subject, when known; stored only as an HMAC pseudonym (subjectRef). */
+  identityId?: string | null;
+  /** Id of the resource touched (identity, declaration, shipment...), when it has one. */
+  resourceId?: string | null;
+  /** Names of the personal fields touched, e.g. ['name', 'idNumber']; never their values. */
+  fields: readonly string[];
+}
+
+/**
+ * The access log every capability records through. `record` resolves only once
+ * the event is durably written; it rejects with a 503 AppError when it cannot,
+ * and the caller must then return no personal data (fail closed).
+ */
+export interface AccessLog {
+  record(event: AccessEventInput): Promise<void>;
+  /** The subjectRef pseudonym of an identity, for filtering the log by identity. */
+  subjectRef(identityId: string): string;
+}

@@ -1,0 +1,63 @@
+import { Schema, type Connection } from 'mongoose';
+import type { Client, ClientsStore } from './clients-types';
+import { ROLES } from '../http/route';
+
+interface ClientDocument extends Client {
+  keyHash: string;
+}
+
+const clientSchema = new Schema<ClientDocument>(
+  {
+    id: { type: String, required: true },
+    name: { type: String, required: true },
+    role: { type: String, required: true, enum: ROLES },
+    partnerCode: { type: String, default: null },
+    keyHash: { type: String, required: true },
+    createdAt: { type: Date, required: true },
+    revokedAt: { type: Date, default: null },
+    certificatePem: { type: String, default: null },
+  },
+  { collection: 'clients', versionKey: false },
+);
+clientSchema.index({ id: 1 }, { unique: true });
+clientSchema.index({ keyHash: 1 }, { unique: true });
+
+function toClient(document: ClientDocument): Client {
+  return {
+    id: document.id,
+    name: document.name,
+    role: document.role,
+    partnerCode: document.partnerCode ?? null,
+    createdAt: document.createdAt,
+    revokedAt: document.revokedAt ?? null,
+    certificatePem: document.certificatePem ?? null,
+  };
+}
+
+export function createClientsStore(connection: Connection): ClientsStore {
+  const model = connection.model<ClientDocument>('Client', clientSchema);
+  return {
+    async insert(client, keyHash) {
+      await model.create({ ...client, keyHash });
+    },
+    async findActiveByKeyHash(keyHash) {
+      const found = await model.findOne({ keyHash, revokedAt: null }).lean<ClientDocument>();
+      return found ? toClient(found) : null;
+    },
+    async findById(id) {
+      const found = await model.findOne({ id }).lean<ClientDocument>();
+      return found ? toClient(found) : null;
+    },
+    async revoke(id, at) {
+      const result = await model.updateOne({ id, revokedAt: null }, { $set: { revokedAt: at } });
+      return result.modifiedCount === 1;
+    },
+    async setCertificate(id, certificatePem) {
+      const result = await model.updateOne({ id, revokedAt: null }, { $set: { certificatePem } });
+      return result.matchedCount === 1;
+    },
+    async ensureIndexes() {
+      await model.createIndexes();
+    },
+  };
+}

@@ -1,0 +1,71 @@
+import type { NextFunction, Request, Response } from 'express';
+import {
+  AppError,
+  InternalError,
+  NotFound,
+  ServiceUnavailable,
+  ValidationFailed,
+} from '../errors';
+import type { Logger } from '../logger';
+
+const DATABASE_UNREACHABLE =
+  /^(MongoServerSelectionError|MongooseServerSelectionError|MongoNetworkError|MongoNetworkTimeoutError|MongoNotConnectedError|MongoTopologyClosedError)$/;
+
+/** Turns body-parser, driver and other foreign errors into the service's own. */
+function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  if (error instanceof Error && DATABASE_UNREACHABLE.test(error.name)) {
+    return new ServiceUnavailable('The database is not reachable.', { cause: error });
+  }
+  const framework = error as { type?: string; status?: number };
+  switch (framework.type) {
+    case 'entity.parse.failed':
+      return new ValidationFailed([{ path: 'body', message: 'is not valid JSON' }]);
+    case 'entity.too.large':
+      return new AppError('PAYLOAD_TOO_LARGE', 413, 'The request body is too large.', [
+        { path: 'body', message: 'is too large' },
+      ]);
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new AppError('UNSUPPORTED_MEDIA_TYPE', 415, 'Unsupported body encoding.');
+  }
+  return new InternalError({ cause: error });
+}
+
+/**
+ * Renders every error in the contract's shape. Only server faults are logged
+ * as errors, and only by class and code: messages of foreign errors may quote
+ * data, so they are not logged.
+ */
+export function errorHandler(logger: Logger) {
+  return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    const appError = toAppError(error);
+    const requestId = req.state?.requestId;
+    if (appError.status >= 500) {
+      const cause = appError.cause ?? error;
+      logger.error(
+        {
+          requestId,
+          code: appError.code,
+          errorClass: cause instanceof Error ? cause.constructor.name : typeof cause,
+        },
+        'request failed',
+      );
+    }
+    if (appError.code === 'RATE_LIMITED' && !res.getHeader('Retry-After')) {
+      res.setHeader('Retry-After', '60');
+    }
+    res.status(appError.status).json({
+      error: {
+        code: appError.code,
+        message: appError.message,
+        details: appError.details,
+        requestId,
+      },
+    });
+  };
+}
+
+export function notFoundHandler(_req: Request, _res: Response, next: NextFunction): void {
+  next(new NotFound('route'));
+}

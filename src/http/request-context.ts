@@ -1,0 +1,34 @@
+import { randomUUID } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import type { Actor } from './route';
+
+/** Per-request state the middleware chain fills in. */
+export interface RequestState {
+  requestId: string;
+  actor?: Actor;
+  route?: string;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    state: RequestState;
+  }
+}
+
+/**
+ * Echoes a well-formed `X-Request-Id` and generates one otherwise. A malformed
+ * incoming id is replaced rather than echoed: it could carry anything.
+ */
+export function requestIdMiddleware(req: Request, res: Response, next: NextFunction): void {
+  const incoming = req.get('x-request-id');
+  const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  req.state = { requestId };
+  res.setHeader('X-Request-Id', requestId);
+  next();
+}
+
+export function sourceIp(req: Request): string {
+  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
+}

@@ -1,0 +1,20 @@
+import path from 'node:path';
+import { startEmbeddedFerretdb } from '../src/db/embedded-ferretdb';
+
+/**
+ * Starts one embedded FerretDB for the whole run unless MONGODB_URI points at
+ * a server already; every test file then works in a database of its own.
+ */
+export default async function globalSetup(): Promise<void> {
+  if (process.env.MONGODB_URI) return;
+  const root = path.resolve(__dirname, '..');
+  const dataDir = path.join(root, '.data', `test-ferretdb-${process.pid}`);
+  const database = await startEmbeddedFerretdb({
+    projectRoot: root,
+    dataDir,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  process.env.MONGODB_URI = database.uri;
+  process.env.TEST_EMBEDDED_DATA_DIR = dataDir;
+  (globalThis as { __embeddedDatabase__?: typeof database }).__embeddedDatabase__ = database;
+}

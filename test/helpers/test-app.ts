@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { Connection } from 'mongoose';
+import request from 'supertest';
+import { createApp, type BuiltApp } from '../../src/app';
+import { loadConfig, type Config } from '../../src/config';
+import { connectDatabase } from '../../src/db/connection';
+import { createLogger } from '../../src/logger';
+
+export const ADMIN_KEY = 'test-admin-key-0123456789abcdef0123456789';
+
+export interface TestApp extends BuiltApp {
+  config: Config;
+  connection: Connection;
+  /** Every log line the app wrote, raw. */
+  logs: string[];
+  http(): ReturnType<typeof request>;
+  /** Registers a client through the API and returns its key. */
+  clientKey(role: string, partnerCode?: string): Promise<{ id: string; apiKey: string }>;
+  close(): Promise<void>;
+}
+
+/** A fresh database name per app: test files never see each other's data. */
+export function freshDatabaseName(): string {
+  return `t_${randomBytes(6).toString('hex')}`;
+}
+
+export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const uri = process.env.MONGODB_URI;
+  if (!uri) throw new Error('MONGODB_URI is not set: jest globalSetup did not run');
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    ADMIN_API_KEY: ADMIN_KEY,
+    LOG_LEVEL: 'info',
+    MONGODB_URI: uri,
+    ...env,
+  });
+  const connection = await connectDatabase(uri, {
+    dbName: env.DB_NAME ?? freshDatabaseName(),
+    timeoutMs: config.dbTimeoutMs,
+  });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(chunk.toString());
+      done();
+    },
+  });
+  const built = createApp({ config, connection, logger: createLogger('info', sink) });
+  await built.start();
+  const http = () => request(built.app);
+  return {
+    ...built,
+    config,
+    connection,
+    logs,
+    http,
+    async clientKey(role, partnerCode) {
+      const response = await http()
+        .post('/v1/clients')
+        .set('Authorization', `Bearer ${ADMIN_KEY}`)
+        .send({ name: `${role} client`, role, ...(partnerCode ? { partnerCode } : {}) })
+        .expect(201);
+      return { id: response.body.id, apiKey: response.body.apiKey };
+    },
+    async close() {
+      await built.stop();
+      await connection.dropDatabase().catch(() => undefined);
+      await connection.close();
+    },
+  };
+}
