@@ -1,0 +1,34 @@
+/**
+ * What checkout (quota) and disclosure need from identities, pinned early so
+ * those capabilities can be built in parallel. src/identities implements it.
+ */
+
+export type VerificationStatus = 'VERIFIED' | 'MISMATCH' | 'UNVERIFIED';
+
+/** A buyer as checkout sees it: no plaintext, only blind indexes. */
+export interface BuyerIdentity {
+  identityId: string;
+  userId: string;
+  verificationStatus: VerificationStatus;
+  /** True when the separate sensitive-data consent (and guardian consent if needed) is recorded. */
+  consentRecorded: boolean;
+}
+
+/** The buyer's own personal fields, decrypted, for minimum-necessary disclosure. */
+export interface BuyerPersonalData {
+  name: string;
+  idNumber: string;
+  phone: string;
+}
+
+export interface IdentityDirectory {
+  /** Null when unknown or deleted. */
+  findBuyer(identityId: string): Promise<BuyerIdentity | null>;
+  /**
+   * True when the payer is the buyer: compared by the keyed blind index of the
+   * normalised id number and of the normalised name, never by decrypting.
+   */
+  payerMatches(identityId: string, payer: { name: string; idNumber: string }): Promise<boolean>;
+  /** Decrypts the buyer's fields; DecryptionFailed when the key is gone. */
+  revealBuyer(identityId: string): Promise<BuyerPersonalData>;
+}
