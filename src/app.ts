@@ -10,6 +10,7 @@ import { errorHandler, notFoundHandler } from './http/error-handler';
 import { createMetrics } from './http/metrics';
 import { buildOpenApi } from './http/openapi';
 import { requestIdMiddleware } from './http/request-context';
+import { requestLogger } from './http/request-logger';
 import type { RouteDefinition } from './http/route';
 import { buildRouter } from './http/router';
 import type { Logger } from './logger';
@@ -66,7 +67,7 @@ export function createApp({ config, connection, logger }: AppDeps): BuiltApp {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
-  app.use(requestIdMiddleware, metrics.middleware, helmet());
+  app.use(requestIdMiddleware, requestLogger(logger), metrics.middleware, helmet());
   app.use(
     buildRouter(routes, {
       authenticate: (key) => clientsService.authenticate(key),

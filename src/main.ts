@@ -8,10 +8,16 @@ import { projectRoot, startEmbeddedFerretdb, type EmbeddedDatabase } from './db/
 import { EmbeddedDatabaseUnavailable } from './db/ferretdb-build';
 import { createLogger, type Logger } from './logger';
 
-async function databaseUri(config: Config, logger: Logger): Promise<{ uri: string; embedded?: EmbeddedDatabase }> {
+async function databaseUri(
+  config: Config,
+  logger: Logger,
+): Promise<{ uri: string; embedded?: EmbeddedDatabase }> {
   if (config.mongodbUri) return { uri: config.mongodbUri };
   const dataDir = path.join(config.dataDir, 'ferretdb');
-  logger.warn({ dataDir }, 'MONGODB_URI is unset: starting the embedded FerretDB (development only)');
+  logger.warn(
+    { dataDir },
+    'MONGODB_URI is unset: starting the embedded FerretDB (development only)',
+  );
   const embedded = await startEmbeddedFerretdb({
     projectRoot: projectRoot(),
     dataDir,
@@ -66,6 +72,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   if (error instanceof EmbeddedDatabaseUnavailable) exitWith(error.message);
-  const name = error instanceof Error ? `${error.constructor.name}: ${error.message}` : String(error);
+  const name =
+    error instanceof Error ? `${error.constructor.name}: ${error.message}` : String(error);
   exitWith(`failed to start: ${name.split('\n')[0]}`);
 });

@@ -94,7 +94,12 @@ describe('authentication and roles', () => {
 describe('DELETE /v1/clients/{id}', () => {
   it('when a client is revoked, then its key fails on the very next request', async () => {
     const admin = await t.clientKey('admin');
-    await t.http().post('/v1/clients').set(auth(admin.apiKey)).send({ name: 'a', role: 'auditor' }).expect(201);
+    await t
+      .http()
+      .post('/v1/clients')
+      .set(auth(admin.apiKey))
+      .send({ name: 'a', role: 'auditor' })
+      .expect(201);
     await t.http().delete(`/v1/clients/${admin.id}`).set(auth(ADMIN_KEY)).expect(204);
     const response = await t
       .http()

@@ -53,7 +53,9 @@ export function createClientsService(
       }
       // Looked up on every request (one indexed read): revocation needs no cache flush.
       const client = await clientsStore.findActiveByKeyHash(hashApiKey(apiKey));
-      return client ? { clientId: client.id, role: client.role, partnerCode: client.partnerCode } : null;
+      return client
+        ? { clientId: client.id, role: client.role, partnerCode: client.partnerCode }
+        : null;
     },
 
     findById: (id) => clientsStore.findById(id),

@@ -36,7 +36,10 @@ export function ensureFerretdbBinary(projectRoot: string, log: (line: string) =>
   fs.mkdirSync(path.dirname(sourceDir), { recursive: true });
   fs.cpSync(moduleDir, sourceDir, { recursive: true });
   makeWritable(sourceDir);
-  fs.writeFileSync(path.join(sourceDir, 'build', 'version', 'version.txt'), `${FERRETDB_VERSION}\n`);
+  fs.writeFileSync(
+    path.join(sourceDir, 'build', 'version', 'version.txt'),
+    `${FERRETDB_VERSION}\n`,
+  );
   const partial = `${binary}.partial`;
   execFileSync('go', ['build', '-trimpath', '-o', partial, './cmd/ferretdb'], {
     cwd: sourceDir,
@@ -53,7 +56,8 @@ function downloadModule(): string {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const dir = (JSON.parse(out) as { Dir?: string }).Dir;
-  if (!dir) throw new EmbeddedDatabaseUnavailable(`go mod download gave no directory for ${MODULE}`);
+  if (!dir)
+    throw new EmbeddedDatabaseUnavailable(`go mod download gave no directory for ${MODULE}`);
   return dir;
 }
 

@@ -1,11 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import {
-  AppError,
-  InternalError,
-  NotFound,
-  ServiceUnavailable,
-  ValidationFailed,
-} from '../errors';
+import { AppError, InternalError, NotFound, ServiceUnavailable, ValidationFailed } from '../errors';
 import type { Logger } from '../logger';
 
 const DATABASE_UNREACHABLE =

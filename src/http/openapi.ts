@@ -58,7 +58,8 @@ function operation(route: RouteDefinition) {
     responses['401'] = errorResponse('UNAUTHENTICATED');
     responses['403'] = errorResponse('FORBIDDEN');
   }
-  if (route.body || route.params || route.query) responses['400'] = errorResponse('VALIDATION_FAILED');
+  if (route.body || route.params || route.query)
+    responses['400'] = errorResponse('VALIDATION_FAILED');
   const body = route.rawBody
     ? {
         required: true,

@@ -1,4 +1,9 @@
-import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import express, {
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { AppError, Forbidden, Unauthenticated } from '../errors';
 import { sourceIp } from './request-context';
@@ -89,7 +94,7 @@ function validateInput(route: RouteDefinition) {
     body: route.rawBody
       ? req.body
       : route.body
-        ? validatePart<unknown>(route.body, req.body, 'body')
+        ? validatePart<unknown>(route.body.required(), req.body, 'body')
         : undefined,
   });
 }

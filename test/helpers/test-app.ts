@@ -6,6 +6,7 @@ import { createApp, type BuiltApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import { connectDatabase } from '../../src/db/connection';
 import { createLogger } from '../../src/logger';
+import { findPlaintextPersonalData } from './plaintext-scan';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef0123456789';
 
@@ -26,14 +27,14 @@ export function freshDatabaseName(): string {
 }
 
 export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const uri = process.env.MONGODB_URI;
+  const uri = env.MONGODB_URI ?? process.env.MONGODB_URI;
   if (!uri) throw new Error('MONGODB_URI is not set: jest globalSetup did not run');
   const config = loadConfig({
     NODE_ENV: 'test',
     ADMIN_API_KEY: ADMIN_KEY,
     LOG_LEVEL: 'info',
-    MONGODB_URI: uri,
     ...env,
+    MONGODB_URI: uri,
   });
   const connection = await connectDatabase(uri, {
     dbName: env.DB_NAME ?? freshDatabaseName(),
@@ -65,8 +66,14 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     },
     async close() {
       await built.stop();
+      // Every test file ends with a scan of everything it stored: no personal
+      // data may sit in the database in plaintext, in any collection.
+      const findings = await findPlaintextPersonalData(connection).catch(() => []);
       await connection.dropDatabase().catch(() => undefined);
       await connection.close();
+      if (findings.length > 0) {
+        throw new Error(`plaintext personal data stored: ${JSON.stringify(findings.slice(0, 10))}`);
+      }
     },
   };
 }

@@ -1,0 +1,56 @@
+import type { Connection } from 'mongoose';
+
+/**
+ * Scans every stored string of every collection for personal data in
+ * plaintext: resident id numbers, mainland mobile numbers, and Chinese text
+ * (names, addresses) outside fields known to hold none (product names, client
+ * names). Reports where (collection and field path), never the value.
+ */
+const ID_NUMBER = /(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])/;
+const MOBILE = /(?<!\d)1[3-9]\d{9}(?!\d)/;
+const CHINESE = /[\u3400-\u9fff]/;
+
+/** collection -> field paths (array indexes as *) that may hold Chinese text. */
+const NON_PERSONAL_TEXT: Record<string, RegExp> = {
+  clients: /^name$/,
+  orders: /^items\.\*\.(name|category)$/,
+  declarations: /^goods\.\*\.name$/,
+};
+
+export interface PlaintextFinding {
+  collection: string;
+  path: string;
+  kind: 'id-number' | 'mobile' | 'chinese-text';
+}
+
+function* strings(value: unknown, path: string[]): Generator<[string, string]> {
+  if (typeof value === 'string') {
+    yield [path.join('.'), value];
+  } else if (Array.isArray(value)) {
+    for (const item of value) yield* strings(item, [...path, '*']);
+  } else if (value && typeof value === 'object' && !(value instanceof Date)) {
+    if ((value as { _bsontype?: string })._bsontype) return;
+    for (const [key, child] of Object.entries(value)) yield* strings(child, [...path, key]);
+  }
+}
+
+export async function findPlaintextPersonalData(connection: Connection): Promise<PlaintextFinding[]> {
+  const findings: PlaintextFinding[] = [];
+  const collections = await connection.db!.listCollections().toArray();
+  for (const { name } of collections) {
+    const documents = await connection.db!.collection(name).find().toArray();
+    for (const document of documents) {
+      for (const [path, text] of strings(document, [])) {
+        const kind = ID_NUMBER.test(text)
+          ? 'id-number'
+          : MOBILE.test(text)
+            ? 'mobile'
+            : CHINESE.test(text) && !NON_PERSONAL_TEXT[name]?.test(path)
+              ? 'chinese-text'
+              : null;
+        if (kind) findings.push({ collection: name, path, kind });
+      }
+    }
+  }
+  return findings;
+}
