@@ -34,7 +34,9 @@ function* strings(value: unknown, path: string[]): Generator<[string, string]> {
   }
 }
 
-export async function findPlaintextPersonalData(connection: Connection): Promise<PlaintextFinding[]> {
+export async function findPlaintextPersonalData(
+  connection: Connection,
+): Promise<PlaintextFinding[]> {
   const findings: PlaintextFinding[] = [];
   const collections = await connection.db!.listCollections().toArray();
   for (const { name } of collections) {
