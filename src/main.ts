@@ -23,6 +23,7 @@ async function databaseUri(
     dataDir,
     log: (line) => logger.info(line),
   });
+  logger.info({ embeddedPort: embedded.port }, 'embedded FerretDB started');
   return { uri: embedded.uri, embedded };
 }
 
@@ -46,7 +47,8 @@ async function main(): Promise<void> {
   const built = createApp({ config, connection, logger });
   await built.start();
   const server: Server = built.app.listen(config.port, () => {
-    logger.info({ port: config.port }, 'listening');
+    const address = server.address();
+    logger.info({ port: typeof address === 'object' ? address?.port : config.port }, 'listening');
   });
 
   let stopping = false;
