@@ -1,6 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config';
+import { EmbeddedDatabaseUnavailable, ensureFerretdbBinary } from '../src/db/ferretdb-build';
 
 const root = path.resolve(__dirname, '..');
 
@@ -50,5 +53,20 @@ describe('configuration', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({ env: 'development', port: 8080, mongodbUri: undefined });
     expect(config.keysDir).toBe(path.resolve('./keys'));
+  });
+});
+
+describe('embedded database prerequisites', () => {
+  it('when there is neither MONGODB_URI nor Go, then one line names both ways out', () => {
+    const emptyRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'no-go-'));
+    try {
+      expect(() => ensureFerretdbBinary(emptyRoot, () => undefined, { PATH: emptyRoot })).toThrow(
+        new EmbeddedDatabaseUnavailable(
+          'no database: set MONGODB_URI to a MongoDB server, or install Go so the embedded FerretDB can be built',
+        ),
+      );
+    } finally {
+      fs.rmSync(emptyRoot, { recursive: true, force: true });
+    }
   });
 });

@@ -21,16 +21,20 @@ export function ferretdbBinaryPath(projectRoot: string): string {
 }
 
 /** Returns the binary path, building it first when absent. */
-export function ensureFerretdbBinary(projectRoot: string, log: (line: string) => void): string {
+export function ensureFerretdbBinary(
+  projectRoot: string,
+  log: (line: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   const binary = ferretdbBinaryPath(projectRoot);
   if (fs.existsSync(binary)) return binary;
-  if (spawnSync('go', ['version']).status !== 0) {
+  if (spawnSync('go', ['version'], { env }).status !== 0) {
     throw new EmbeddedDatabaseUnavailable(
       'no database: set MONGODB_URI to a MongoDB server, or install Go so the embedded FerretDB can be built',
     );
   }
   log(`building embedded FerretDB ${FERRETDB_VERSION} with Go (first run only)`);
-  const moduleDir = downloadModule();
+  const moduleDir = downloadModule(env);
   const sourceDir = path.join(projectRoot, '.tools', 'src', `ferretdb-${FERRETDB_VERSION}`);
   fs.rmSync(sourceDir, { recursive: true, force: true });
   fs.mkdirSync(path.dirname(sourceDir), { recursive: true });
@@ -44,14 +48,15 @@ export function ensureFerretdbBinary(projectRoot: string, log: (line: string) =>
   execFileSync('go', ['build', '-trimpath', '-o', partial, './cmd/ferretdb'], {
     cwd: sourceDir,
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, CGO_ENABLED: process.env.CGO_ENABLED ?? '0' },
+    env: { ...env, CGO_ENABLED: env.CGO_ENABLED ?? '0' },
   });
   fs.renameSync(partial, binary);
   return binary;
 }
 
-function downloadModule(): string {
+function downloadModule(env: NodeJS.ProcessEnv): string {
   const out = execFileSync('go', ['mod', 'download', '-json', MODULE], {
+    env,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   });
