@@ -1,10 +1,14 @@
 import express from 'express';
 import helmet from 'helmet';
 import type { Connection } from 'mongoose';
+import { createAccessLog } from './audit/access-log';
 import { createClientsService } from './clients/clients-service';
 import { createClientsStore } from './clients/clients-store';
 import { clientsRoutes } from './clients/clients-routes';
 import type { Config } from './config';
+import { createDisclosureModule } from './disclosure/disclosure-module';
+import { createCryptoModule } from './crypto/crypto-module';
+import type { FieldCipher } from './crypto/field-cipher-types';
 import { pingDatabase } from './db/connection';
 import { errorHandler, notFoundHandler } from './http/error-handler';
 import { createMetrics } from './http/metrics';
@@ -14,18 +18,26 @@ import { requestLogger } from './http/request-logger';
 import type { RouteDefinition } from './http/route';
 import { buildRouter } from './http/router';
 import type { Logger } from './logger';
+import { createIdentitiesModule } from './identities/identities-module';
+import type { IdentityDirectory } from './identities/identity-directory';
 import { opsRoutes } from './ops/ops-routes';
+import type { OrderLifecycleService } from './quota/order-lifecycle-service';
+import { createQuotaModule } from './quota/quota-module';
 
 export interface AppDeps {
   config: Config;
   connection: Connection;
   logger: Logger;
+  /** Replaces the wall clock of time-dependent work (quota holds, years); tests inject one. */
+  clock?: () => Date;
 }
 
 /** A capability's contribution to the app, wired here and nowhere else. */
 interface Module {
   routes: RouteDefinition[];
   ensureIndexes?(): Promise<void>;
+  /** Starts background work, after every module's indexes exist. */
+  start?(): void | Promise<void>;
   isReady?(): Promise<boolean>;
   stop?(): Promise<void>;
 }
@@ -36,14 +48,54 @@ export interface BuiltApp {
   start(): Promise<void>;
   /** Stops background work. The caller closes the connection. */
   stop(): Promise<void>;
+  /** Field-level encryption (usable once start() has loaded the keys). */
+  fieldCipher: FieldCipher;
+  identityDirectory: IdentityDirectory;
+  /** Checkout orders' lifecycle (customs acks, listeners) and the reservation sweeper. */
+  orderLifecycle: OrderLifecycleService;
 }
 
-export function createApp({ config, connection, logger }: AppDeps): BuiltApp {
+export function createApp({ config, connection, logger, clock }: AppDeps): BuiltApp {
   const clientsStore = createClientsStore(connection);
   const clientsService = createClientsService({ clientsStore }, config);
+  // The access log first: every capability that touches personal data records through it.
+  const accessLog = createAccessLog({ connection, config, logger });
+  // Field encryption and the identity directory next: quota and disclosure are built on them.
+  // Keys are loaded by start() (ensureIndexes): production refuses to start without a master key.
+  const crypto = createCryptoModule({ connection, logger }, config);
+  const identities = createIdentitiesModule({ connection, crypto, accessLog }, config);
+  const fieldCipher = crypto.fieldCipher;
+  const identityDirectory = identities.directory;
+  const quota = createQuotaModule(
+    { connection, directory: identityDirectory, fieldCipher, accessLog, logger, clock },
+    config,
+  );
+  // Declarations and shipments: created from confirmed orders, disclosed to brokers and carriers.
+  const disclosure = createDisclosureModule({
+    connection,
+    config,
+    clients: clientsService,
+    orders: quota.lifecycle,
+    identities: identityDirectory,
+    accessLog,
+  });
+  identities.useDisclosureReceipts(disclosure.receipts);
 
   const modules: Module[] = [
     { routes: clientsRoutes(clientsService), ensureIndexes: () => clientsStore.ensureIndexes() },
+    accessLog,
+    {
+      routes: [],
+      ensureIndexes: async () => {
+        await crypto.ensureIndexes();
+        await crypto.start();
+      },
+      isReady: crypto.isReady,
+      stop: crypto.stop,
+    },
+    identities,
+    quota,
+    disclosure,
   ];
 
   let started = false;
@@ -71,6 +123,7 @@ export function createApp({ config, connection, logger }: AppDeps): BuiltApp {
   app.use(
     buildRouter(routes, {
       authenticate: (key) => clientsService.authenticate(key),
+      recordDenied: accessLog.recordDenied,
       bodyLimit: config.bodyLimit,
       rateLimitPerMinute: config.rateLimitPerMinute,
     }),
@@ -79,8 +132,12 @@ export function createApp({ config, connection, logger }: AppDeps): BuiltApp {
 
   return {
     app,
+    fieldCipher,
+    identityDirectory,
+    orderLifecycle: quota.lifecycle,
     async start() {
       for (const module of modules) await module.ensureIndexes?.();
+      for (const module of modules) await module.start?.();
       started = true;
     },
     async stop() {

@@ -1,5 +1,6 @@
 import Joi from 'joi';
 import path from 'node:path';
+import { parseDisclosureConfig, type DisclosureConfig } from './disclosure/disclosure-config';
 
 /** The service's whole configuration, validated once at start-up. */
 export interface Config {
@@ -15,6 +16,36 @@ export interface Config {
   rateLimitPerMinute: number;
   dbTimeoutMs: number;
   shutdownGraceMs: number;
+  /** Access log: how often the head of this instance's chain is signed, also when idle. */
+  auditCheckpointIntervalMs: number;
+  /** How long an unwrapped data key may stay in memory (0: not cached). */
+  dataKeyCacheMs: number;
+  /** Identity verification (name + id number) through a licensed provider. */
+  idv: {
+    provider: 'simulator' | 'disabled';
+    timeoutMs: number;
+    simulatorLatencyMs: number;
+    simulatorFailureRate: number;
+  };
+  photoMaxBytes: number;
+  /** Disclosure: the CEB621 fields the service cannot know (CEB621_DEFAULTS). */
+  disclosure: DisclosureConfig;
+  /** Checkout and quota. */
+  quota: {
+    /** How long an unpaid (unconfirmed) reservation holds quota before the sweeper releases it. */
+    holdMinutes: number;
+    sweepIntervalMs: number;
+    /** A JSON file replacing the bundled CBEC policy data (limits, rates); unset: bundled. */
+    policyFile: string | undefined;
+    /** The Single Window quota query; `off`: decide on the local ledger alone. */
+    customs: {
+      mode: 'off' | 'simulator';
+      timeoutMs: number;
+      simulatorUsedFen: number;
+      simulatorLatencyMs: number;
+      simulatorFailure: 'none' | 'error' | 'hang';
+    };
+  };
 }
 
 /** Known only outside production, so a dev machine starts with no setup. */
@@ -44,6 +75,32 @@ const schema = Joi.object({
   RATE_LIMIT_PER_MINUTE: Joi.number().integer().min(1).default(1200),
   DB_TIMEOUT_MS: Joi.number().integer().min(100).default(5000),
   SHUTDOWN_GRACE_MS: Joi.number().integer().min(0).default(10000),
+  AUDIT_CHECKPOINT_INTERVAL_MS: Joi.number().integer().min(50).max(86400000).default(60000),
+  DATA_KEY_CACHE_MS: Joi.number().integer().min(0).max(60000).default(2000),
+  IDV_PROVIDER: Joi.string()
+    .valid('simulator', 'disabled')
+    // Never the simulator by default in production: it would call everyone VERIFIED.
+    .when('NODE_ENV', {
+      is: 'production',
+      then: Joi.optional().default('disabled'),
+      otherwise: Joi.optional().default('simulator'),
+    }),
+  IDV_TIMEOUT_MS: Joi.number().integer().min(50).max(60000).default(3000),
+  IDV_SIMULATOR_LATENCY_MS: Joi.number().integer().min(0).max(60000).default(0),
+  IDV_SIMULATOR_FAILURE_RATE: Joi.number().min(0).max(1).default(0),
+  PHOTO_MAX_BYTES: Joi.number().integer().min(1024).max(10485760).default(2097152),
+  QUOTA_HOLD_MINUTES: Joi.number().integer().min(1).max(10080).default(30),
+  QUOTA_SWEEP_INTERVAL_MS: Joi.number().integer().min(1000).max(86400000).default(60000),
+  CBEC_POLICY_FILE: Joi.string(),
+  // No real connector exists yet; the simulator never runs in production.
+  CUSTOMS_QUOTA_MODE: Joi.string()
+    .valid('off', 'simulator')
+    .default('off')
+    .when('NODE_ENV', { is: 'production', then: Joi.valid('off') }),
+  CUSTOMS_QUOTA_TIMEOUT_MS: Joi.number().integer().min(10).max(60000).default(800),
+  CUSTOMS_QUOTA_SIM_USED_FEN: Joi.number().integer().min(0).max(100000000).default(0),
+  CUSTOMS_QUOTA_SIM_LATENCY_MS: Joi.number().integer().min(0).max(60000).default(0),
+  CUSTOMS_QUOTA_SIM_FAILURE: Joi.string().valid('none', 'error', 'hang').default('none'),
 }).unknown(true);
 
 export class ConfigError extends Error {}
@@ -58,6 +115,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     const variable = String(error.details[0]?.path[0] ?? 'environment');
     throw new ConfigError(`invalid configuration: ${variable} ${describe(error.details[0]?.type)}`);
   }
+  const disclosure = parseDisclosureConfig(environment);
+  if (!disclosure.ok) {
+    throw new ConfigError(`invalid configuration: ${disclosure.variable} ${disclosure.problem}`);
+  }
   return {
     env: value.NODE_ENV,
     port: value.PORT,
@@ -70,6 +131,28 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     rateLimitPerMinute: value.RATE_LIMIT_PER_MINUTE,
     dbTimeoutMs: value.DB_TIMEOUT_MS,
     shutdownGraceMs: value.SHUTDOWN_GRACE_MS,
+    auditCheckpointIntervalMs: value.AUDIT_CHECKPOINT_INTERVAL_MS,
+    dataKeyCacheMs: value.DATA_KEY_CACHE_MS,
+    idv: {
+      provider: value.IDV_PROVIDER,
+      timeoutMs: value.IDV_TIMEOUT_MS,
+      simulatorLatencyMs: value.IDV_SIMULATOR_LATENCY_MS,
+      simulatorFailureRate: value.IDV_SIMULATOR_FAILURE_RATE,
+    },
+    photoMaxBytes: value.PHOTO_MAX_BYTES,
+    disclosure: disclosure.value,
+    quota: {
+      holdMinutes: value.QUOTA_HOLD_MINUTES,
+      sweepIntervalMs: value.QUOTA_SWEEP_INTERVAL_MS,
+      policyFile: value.CBEC_POLICY_FILE,
+      customs: {
+        mode: value.CUSTOMS_QUOTA_MODE,
+        timeoutMs: value.CUSTOMS_QUOTA_TIMEOUT_MS,
+        simulatorUsedFen: value.CUSTOMS_QUOTA_SIM_USED_FEN,
+        simulatorLatencyMs: value.CUSTOMS_QUOTA_SIM_LATENCY_MS,
+        simulatorFailure: value.CUSTOMS_QUOTA_SIM_FAILURE,
+      },
+    },
   };
 }
 

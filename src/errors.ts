@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'GUARDIAN_CONSENT_REQUIRED'
   | 'ORDER_CONFLICT'
   | 'INVALID_STATE_TRANSITION'
+  | 'DISCLOSURE_WITHHELD'
   | 'RETURN_WINDOW_CLOSED'
   | 'CONFLICT'
   | 'SERVICE_UNAVAILABLE'
@@ -90,5 +91,16 @@ export class ServiceUnavailable extends AppError {
 export class InternalError extends AppError {
   constructor(options?: { cause?: unknown }) {
     super('INTERNAL', 500, 'Internal error.', [], options);
+  }
+}
+
+/**
+ * Every decryption failure (wrong key, destroyed key, moved or tampered
+ * ciphertext, unknown format) is this one error: on the wire it is exactly an
+ * INTERNAL 500, so a caller learns nothing about why.
+ */
+export class DecryptionFailed extends AppError {
+  constructor() {
+    super('INTERNAL', 500, 'Internal error.');
   }
 }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { generateMasterKeyFiles } from '../src/crypto/master-key';
 import { startEmbeddedFerretdb } from '../src/db/embedded-ferretdb';
 
 /**
@@ -6,8 +7,16 @@ import { startEmbeddedFerretdb } from '../src/db/embedded-ferretdb';
  * a server already; every test file then works in a database of its own.
  */
 export default async function globalSetup(): Promise<void> {
-  if (process.env.MONGODB_URI) return;
   const root = path.resolve(__dirname, '..');
+  // One master key pair for the whole run, handed to workers through KEYS_DIR;
+  // a test that needs fresh keys makes its own directory.
+  if (!process.env.KEYS_DIR) {
+    const keysDir = path.join(root, '.data', `test-keys-${process.pid}`);
+    generateMasterKeyFiles(keysDir, { force: true });
+    process.env.KEYS_DIR = keysDir;
+    process.env.TEST_KEYS_DIR = keysDir;
+  }
+  if (process.env.MONGODB_URI) return;
   const dataDir = path.join(root, '.data', `test-ferretdb-${process.pid}`);
   const database = await startEmbeddedFerretdb({
     projectRoot: root,

@@ -5,4 +5,6 @@ export default async function globalTeardown(): Promise<void> {
   await holder.__embeddedDatabase__?.stop();
   const dataDir = process.env.TEST_EMBEDDED_DATA_DIR;
   if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  const keysDir = process.env.TEST_KEYS_DIR;
+  if (keysDir) fs.rmSync(keysDir, { recursive: true, force: true });
 }

@@ -26,13 +26,22 @@ export function freshDatabaseName(): string {
   return `t_${randomBytes(6).toString('hex')}`;
 }
 
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  /** Replaces the wall clock of time-dependent work (quota holds and years). */
+  clock?: () => Date;
+}
+
+export async function createTestApp(
+  env: Record<string, string> = {},
+  options: TestAppOptions = {},
+): Promise<TestApp> {
   const uri = env.MONGODB_URI ?? process.env.MONGODB_URI;
   if (!uri) throw new Error('MONGODB_URI is not set: jest globalSetup did not run');
   const config = loadConfig({
     NODE_ENV: 'test',
     ADMIN_API_KEY: ADMIN_KEY,
     LOG_LEVEL: 'info',
+    ...(process.env.KEYS_DIR ? { KEYS_DIR: process.env.KEYS_DIR } : {}),
     ...env,
     MONGODB_URI: uri,
   });
@@ -47,7 +56,12 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
       done();
     },
   });
-  const built = createApp({ config, connection, logger: createLogger('info', sink) });
+  const built = createApp({
+    config,
+    connection,
+    logger: createLogger('info', sink),
+    clock: options.clock,
+  });
   await built.start();
   const http = () => request(built.app);
   return {

@@ -1,0 +1,394 @@
+/**
+ * `npm run bench:checkout [-- --duration 10 --connections 32 --buyers 200 --sizes 10000,1000000]`
+ *
+ * 1. POST /v1/checkout/verify throughput and p50/p99 latency at 32
+ *    connections (unique order per request, spread over --buyers registered
+ *    buyers), against a floor route in the same process that does the same
+ *    number of database writes through the raw driver with no validation,
+ *    authentication or crypto. The floor is mounted here only, never in the
+ *    product. Prints the ratio verify/floor.
+ * 2. Quota-check latency (GET /v1/identities/{id}/quota, and the ledger read
+ *    alone) with the ledger holding each size in --sizes buyers. Prints the
+ *    ratio largest/smallest.
+ *
+ * Uses MONGODB_URI when set, else starts the embedded FerretDB.
+ */
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import autocannon from 'autocannon';
+import express from 'express';
+import type { Connection } from 'mongoose';
+import { createApp } from '../src/app';
+import { loadConfig } from '../src/config';
+import { connectDatabase } from '../src/db/connection';
+import { projectRoot, startEmbeddedFerretdb } from '../src/db/embedded-ferretdb';
+import { createLogger } from '../src/logger';
+import { createLedgerService } from '../src/quota/ledger-service';
+import { createLedgerStore } from '../src/quota/ledger-store';
+import { loadPolicy } from '../src/quota/policy';
+
+function flag(name: string, fallback: string): string {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 && process.argv[index + 1] ? process.argv[index + 1]! : fallback;
+}
+const DURATION = Number(flag('duration', '10'));
+const CONNECTIONS = Number(flag('connections', '32'));
+const BUYERS = Number(flag('buyers', '200'));
+const SIZES = flag('sizes', '10000,1000000')
+  .split(',')
+  .map(Number)
+  .sort((a, b) => a - b);
+const QUOTA_CONNECTIONS = 8;
+const YEAR = new Date(Date.now() + 8 * 3600_000).getUTCFullYear();
+
+const print = (line: string) => process.stdout.write(`${line}\n`);
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const ms = (n: number) => `${n.toFixed(1)} ms`;
+
+const ADMIN_KEY = 'bench-admin-key-0123456789abcdef0123456789';
+const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const CHECK = '10X98765432';
+
+/** A synthetic id number with its MOD 11-2 check character (sequence never 998/999). */
+function idNumber(i: number): string {
+  const birth = `19${String(60 + (i % 40)).padStart(2, '0')}0${1 + (i % 9)}1${i % 10}`;
+  const first17 = `110105${birth}${String(100 + (i % 800)).padStart(3, '0')}`;
+  const sum = [...first17].reduce((total, digit, k) => total + Number(digit) * WEIGHTS[k]!, 0);
+  return first17 + CHECK[sum % 11];
+}
+const NAMES = '赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜';
+const nameOf = (i: number) => `${NAMES[i % NAMES.length]}${NAMES[(i * 7) % NAMES.length]}明`;
+const letters = (n: number) => {
+  let out = '';
+  for (let k = 0; k < 8; k += 1, n = Math.floor(n / 26)) out += String.fromCharCode(65 + (n % 26));
+  return out;
+};
+
+interface Buyer {
+  identityId: string;
+  name: string;
+  idNumber: string;
+}
+
+interface Result {
+  label: string;
+  requests: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+async function listen(app: express.Express): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function load(
+  label: string,
+  options: autocannon.Options,
+): Promise<Result> {
+  const result = await autocannon({ ...options, duration: DURATION });
+  return {
+    label,
+    requests: result.requests.total,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  };
+}
+
+function line(r: Result): string {
+  return (
+    `${r.label.padEnd(34)} ${fmt(r.rps).padStart(6)} req/s  p50 ${ms(r.p50).padStart(9)}  ` +
+    `p99 ${ms(r.p99).padStart(9)}  (${fmt(r.requests)} requests, ${r.non2xx} non-2xx, ${r.errors} errors)`
+  );
+}
+
+function orderBody(buyer: Buyer, orderNo: string) {
+  return {
+    orderNo,
+    identityId: buyer.identityId,
+    payer: { name: buyer.name, idNumber: buyer.idNumber },
+    items: [
+      { sku: 'SKU-1', name: 'Milk powder 900g', qty: 2, unitPriceFen: 2990, category: 'general' },
+      { sku: 'SKU-2', name: 'Face cream 50ml', qty: 1, unitPriceFen: 3500, category: 'cosmetics-high-end' },
+    ],
+    freightFen: 0,
+    consignee: { name: buyer.name, phone: '13800138000', address: '上海市浦东新区世纪大道100号' },
+    customsCode: 'BROKER1',
+    carrierCode: 'SF',
+  };
+}
+
+/** The floor: the same five writes as an approved verify, raw driver, nothing else. */
+function floorApp(connection: Connection): express.Express {
+  const db = connection.db!;
+  const app = express();
+  let counter = 0;
+  app.post('/floor', express.json(), async (req, res) => {
+    const id = `F-${process.pid}-${counter++}`;
+    const body = req.body as { identityId: string };
+    const at = new Date();
+    await db.collection('floor_audit').insertOne({ at, action: 'checkout.verify', resource: id });
+    await db.collection('floor_holds').insertOne({ _id: id as never, identityId: body.identityId, at });
+    await db.collection('floor_journal').insertOne({ _id: `${id}:1` as never, at, amountFen: 1 });
+    await db
+      .collection('floor_ledgers')
+      .replaceOne({ _id: `${body.identityId}:${YEAR}` as never }, { at, seq: counter }, { upsert: true });
+    await db.collection('floor_orders').insertOne({ _id: id as never, ...req.body, at });
+    res.json({ orderNo: id, decision: 'APPROVED' });
+  });
+  return app;
+}
+
+async function registerBuyers(url: string, checkoutKey: string): Promise<Buyer[]> {
+  const buyers: Buyer[] = [];
+  for (let i = 0; i < BUYERS; i += 1) {
+    const person = { name: nameOf(i), idNumber: idNumber(i) };
+    const response = await fetch(`${url}/v1/identities`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${checkoutKey}` },
+      body: JSON.stringify({
+        userId: `bench-${i}`,
+        ...person,
+        phone: `139${String(10000000 + i).slice(-8)}`,
+        consent: { policyVersion: '2024-01', sensitiveDataConsent: true },
+      }),
+    });
+    if (response.status !== 201 && response.status !== 200) {
+      throw new Error(`registration failed: ${response.status} ${await response.text()}`);
+    }
+    buyers.push({ ...person, identityId: ((await response.json()) as { identityId: string }).identityId });
+  }
+  return buyers;
+}
+
+/** Fills the ledger with synthetic buyers (a snapshot and one journal version each) up to `target`. */
+async function fillLedger(connection: Connection, from: number, target: number): Promise<void> {
+  const db = connection.db!;
+  const batch = 5000;
+  const started = performance.now();
+  for (let i = from; i < target; i += batch) {
+    const size = Math.min(batch, target - i);
+    const at = new Date();
+    const snapshots = [];
+    const journal = [];
+    for (let k = i; k < i + size; k += 1) {
+      const identityId = `99999999-0000-4000-8000-${String(k).padStart(12, '0')}`;
+      const key = `${identityId}:${YEAR}`;
+      const entry = { o: `B${letters(k)}`, s: 'CONFIRMED', a: 10000, at, r: null };
+      snapshots.push({
+        _id: key,
+        identityId,
+        year: YEAR,
+        seq: 1,
+        limitFen: 2600000,
+        limitFrom: new Date('2018-12-31T16:00:00Z'),
+        usedFen: 10000,
+        reservedFen: 0,
+        remainingFen: 2590000,
+        entries: [entry],
+        updatedAt: at,
+      });
+      journal.push({
+        _id: `${key}:1`,
+        identityId,
+        year: YEAR,
+        seq: 1,
+        orderNo: entry.o,
+        from: null,
+        to: 'CONFIRMED',
+        amountFen: 10000,
+        at,
+        releasedAt: null,
+        limitFen: 2600000,
+        limitFrom: new Date('2018-12-31T16:00:00Z'),
+        usedFen: 10000,
+        reservedFen: 0,
+        remainingFen: 2590000,
+      });
+    }
+    await db.collection('quota_ledgers').insertMany(snapshots as never[], { ordered: false });
+    await db.collection('quota_journal').insertMany(journal as never[], { ordered: false });
+  }
+  const seconds = (performance.now() - started) / 1000;
+  print(`  loaded ${fmt(target - from)} ledger buyers in ${seconds.toFixed(0)} s`);
+}
+
+/** The ledger read alone (the quota check inside verify and GET): p50/p99 over `count` random buyers. */
+async function ledgerReadLatency(connection: Connection, size: number, count = 2000) {
+  const ledger = createLedgerService({ ledgerStore: createLedgerStore(connection), policy: loadPolicy() });
+  const samples: number[] = [];
+  let state = 12345;
+  for (let i = 0; i < count; i += 1) {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    const k = state % size;
+    const identityId = `99999999-0000-4000-8000-${String(k).padStart(12, '0')}`;
+    const started = performance.now();
+    const read = await ledger.read(identityId, YEAR, new Date());
+    samples.push(performance.now() - started);
+    if (read.seq !== 1) throw new Error('ledger fill is not what the bench expects');
+  }
+  samples.sort((a, b) => a - b);
+  return { p50: samples[Math.floor(count * 0.5)]!, p99: samples[Math.floor(count * 0.99)]! };
+}
+
+async function main() {
+  let uri = process.env.MONGODB_URI;
+  let stopDatabase = async () => undefined as void;
+  const dataDir = path.join(projectRoot(), '.data', `bench-checkout-ferretdb-${process.pid}`);
+  if (!uri) {
+    const database = await startEmbeddedFerretdb({ projectRoot: projectRoot(), dataDir });
+    uri = database.uri;
+    stopDatabase = async () => {
+      await database.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    };
+    print('database: embedded FerretDB 1.24 (SQLite backend)');
+  } else {
+    print('database: MONGODB_URI');
+  }
+  print(`machine: ${os.cpus().length} cores, node ${process.version}; server and load generator in one process`);
+  const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-checkout-keys-'));
+  const config = loadConfig({
+    NODE_ENV: 'development',
+    ADMIN_API_KEY: ADMIN_KEY,
+    KEYS_DIR: keysDir,
+    LOG_LEVEL: 'silent',
+    RATE_LIMIT_PER_MINUTE: '100000000',
+    MONGODB_URI: uri,
+  });
+  const connection = await connectDatabase(uri, {
+    dbName: `bench_checkout_${process.pid}`,
+    timeoutMs: 10000,
+  });
+  const built = createApp({ config, connection, logger: createLogger('silent') });
+  const servers: { close: () => Promise<void> }[] = [];
+  try {
+    await built.start();
+    const api = await listen(built.app);
+    const floor = await listen(floorApp(connection));
+    servers.push(api, floor);
+
+    const client = await fetch(`${api.url}/v1/clients`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` },
+      body: JSON.stringify({ name: 'bench checkout', role: 'checkout' }),
+    });
+    const checkoutKey = ((await client.json()) as { apiKey: string }).apiKey;
+    const buyers = await registerBuyers(api.url, checkoutKey);
+    print(`registered ${buyers.length} buyers; ${CONNECTIONS} connections, ${DURATION} s per run`);
+
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${checkoutKey}` };
+    let sequence = 0;
+    const nextBody = () => {
+      const n = sequence++;
+      return JSON.stringify(orderBody(buyers[n % buyers.length]!, `BENCH-${letters(n)}`));
+    };
+    // Warm-up (JIT, key caches, connection pools), not reported.
+    await autocannon({
+      url: `${api.url}/v1/checkout/verify`,
+      method: 'POST',
+      headers,
+      connections: CONNECTIONS,
+      amount: 500,
+      requests: [{ setupRequest: (req) => ({ ...req, body: nextBody() }) }],
+    });
+    await autocannon({
+      url: `${floor.url}/floor`,
+      method: 'POST',
+      headers,
+      connections: CONNECTIONS,
+      amount: 500,
+      requests: [{ setupRequest: (req) => ({ ...req, body: nextBody() }) }],
+    });
+
+    print('\n1. verify vs floor (same 5 writes, raw driver, no validation/auth/crypto)');
+    const verify = await load('POST /v1/checkout/verify', {
+      url: `${api.url}/v1/checkout/verify`,
+      method: 'POST',
+      headers,
+      connections: CONNECTIONS,
+      requests: [{ setupRequest: (req) => ({ ...req, body: nextBody() }) }],
+    });
+    const floorResult = await load('floor (raw driver)', {
+      url: `${floor.url}/floor`,
+      method: 'POST',
+      headers,
+      connections: CONNECTIONS,
+      requests: [{ setupRequest: (req) => ({ ...req, body: nextBody() }) }],
+    });
+    print(line(verify));
+    print(line(floorResult));
+    const ratio = verify.rps / floorResult.rps;
+    print(
+      `throughput ratio verify/floor: ${ratio.toFixed(2)}x (target >= 0.6x)  ` +
+        `verify p99 ${ms(verify.p99)} (target <= 50 ms)`,
+    );
+
+    print('\n2. quota check latency vs ledger size');
+    const quotaRows: { size: number; http: Result; read: { p50: number; p99: number } }[] = [];
+    let loaded = 0;
+    for (const size of SIZES) {
+      await fillLedger(connection, loaded, size);
+      loaded = size;
+      let n = 0;
+      const http = await load(`GET quota @ ${fmt(size)} ledger buyers`, {
+        url: api.url,
+        headers,
+        connections: QUOTA_CONNECTIONS,
+        requests: [
+          {
+            setupRequest: (req) => ({
+              ...req,
+              method: 'GET',
+              path: `/v1/identities/${buyers[n++ % buyers.length]!.identityId}/quota?year=${YEAR}`,
+            }),
+          },
+        ],
+      });
+      const read = await ledgerReadLatency(connection, size);
+      quotaRows.push({ size, http, read });
+      print(line(http));
+      print(`${`ledger read alone @ ${fmt(size)}`.padEnd(34)} p50 ${ms(read.p50)}  p99 ${ms(read.p99)}`);
+    }
+    if (quotaRows.length >= 2) {
+      const small = quotaRows[0]!;
+      const large = quotaRows[quotaRows.length - 1]!;
+      print(
+        `latency ratio ${fmt(large.size)}/${fmt(small.size)}: GET p50 ${(large.http.p50 / small.http.p50).toFixed(2)}x, ` +
+          `p99 ${(large.http.p99 / small.http.p99).toFixed(2)}x; ledger read p50 ` +
+          `${(large.read.p50 / small.read.p50).toFixed(2)}x, p99 ${(large.read.p99 / small.read.p99).toFixed(2)}x ` +
+          '(target <= 1.2x)',
+      );
+    }
+  } finally {
+    for (const server of servers) await server.close();
+    await built.stop();
+    await connection.dropDatabase().catch(() => undefined);
+    await connection.close();
+    fs.rmSync(keysDir, { recursive: true, force: true });
+    await stopDatabase();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

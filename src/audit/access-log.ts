@@ -1,0 +1,67 @@
+import type { Connection } from 'mongoose';
+import type { Config } from '../config';
+import type { RouteDefinition } from '../http/route';
+import type { DeniedAccessRecorder } from '../http/router';
+import type { Logger } from '../logger';
+import { loadAuditKeys } from './audit-keys';
+import { auditRoutes } from './audit-routes';
+import { createAuditService } from './audit-service';
+import { createAuditStore } from './audit-store';
+import type { AccessLog } from './audit-types';
+import { ChainWriter } from './audit-writer';
+
+/** The access log as the app wires it: the AccessLog other capabilities get, plus its module parts. */
+export interface AccessLogModule extends AccessLog {
+  routes: RouteDefinition[];
+  /** Router hook: 401/403 on a personal-data route becomes a DENIED event. */
+  recordDenied: DeniedAccessRecorder;
+  /** Creates the indexes, writes the opening checkpoint and starts periodic checkpoints. */
+  ensureIndexes(): Promise<void>;
+  /** Keys loaded (they are, or construction threw) and the writer running. */
+  isReady(): Promise<boolean>;
+  /** Stops checkpoints, drains queued events, writes a final checkpoint. */
+  stop(): Promise<void>;
+  /** This instance's writer stream and confirmed head (diagnostics, tests). */
+  position(): { stream: string; seq: number; hash: string };
+  /** Writes a signed checkpoint of the current head now. */
+  checkpoint(): Promise<void>;
+}
+
+/**
+ * Builds the access log. Loads its keys from KEYS_DIR synchronously: outside
+ * production missing keys are generated; in production a missing key throws
+ * AuditKeyError and the service does not start.
+ */
+export function createAccessLog({
+  connection,
+  config,
+  logger,
+}: {
+  connection: Connection;
+  config: Pick<Config, 'env' | 'keysDir' | 'auditCheckpointIntervalMs'>;
+  logger: Logger;
+}): AccessLogModule {
+  const keys = loadAuditKeys(config.keysDir, { generate: config.env !== 'production' });
+  const store = createAuditStore(connection);
+  const writer = new ChainWriter({
+    store,
+    keys,
+    logger,
+    checkpointIntervalMs: config.auditCheckpointIntervalMs,
+  });
+  const service = createAuditService({ store, writer, keys });
+  return {
+    record: service.record,
+    subjectRef: service.subjectRef,
+    recordDenied: service.recordDenied,
+    routes: auditRoutes(service),
+    async ensureIndexes() {
+      await store.ensureIndexes();
+      await writer.start();
+    },
+    isReady: async () => writer.running,
+    stop: () => writer.stop(),
+    position: () => writer.position(),
+    checkpoint: () => writer.checkpoint(),
+  };
+}

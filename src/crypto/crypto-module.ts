@@ -1,0 +1,92 @@
+import type { Connection } from 'mongoose';
+import type { Logger } from '../logger';
+import { createBlindIndex, type BlindIndex } from './blind-index';
+import { createFieldCipher, type ManagedFieldCipher } from './field-cipher';
+import { createKeyring, type Keyring } from './keyring';
+import { createKeyringStore } from './keyring-store';
+import {
+  generateMasterKeyFiles,
+  loadMasterKey,
+  masterKeyExists,
+  MasterKeyError,
+  type MasterKey,
+} from './master-key';
+import { createSubjectKeyStore, type SubjectKeyStore } from './subject-key-store';
+
+export interface CryptoConfig {
+  env: 'development' | 'test' | 'production';
+  keysDir: string;
+  dataKeyCacheMs: number;
+}
+
+export interface CryptoModule {
+  fieldCipher: ManagedFieldCipher;
+  blindIndex: BlindIndex;
+  keyring: Keyring;
+  subjectKeys: SubjectKeyStore;
+  ensureIndexes(): Promise<void>;
+  /** Loads the master key (development: creates it when absent) and unwraps the keyring. */
+  start(): Promise<void>;
+  isReady(): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Outside production a missing master key is generated (with a warning), so
+ * a fresh clone starts with no setup; production refuses to start without
+ * one, since a new key would silently make every stored record unreadable.
+ */
+export function ensureMasterKey(config: CryptoConfig, logger: Logger): MasterKey {
+  if (!masterKeyExists(config.keysDir)) {
+    if (config.env === 'production') {
+      throw new MasterKeyError(
+        'no master key in KEYS_DIR: production will not start without one (see "npm run keys:generate")',
+      );
+    }
+    const { fingerprint } = generateMasterKeyFiles(config.keysDir);
+    logger.warn(
+      { keysDir: config.keysDir, fingerprint },
+      'no master key found: generated a development master key pair (never use it in production)',
+    );
+  }
+  return loadMasterKey(config.keysDir);
+}
+
+export function createCryptoModule(
+  { connection, logger }: { connection: Connection; logger: Logger },
+  config: CryptoConfig,
+): CryptoModule {
+  const keyringStore = createKeyringStore(connection);
+  const subjectKeys = createSubjectKeyStore(connection);
+  let master: MasterKey | null = null;
+  const keyring = createKeyring(keyringStore, () => {
+    if (!master) throw new MasterKeyError('the master key is not loaded');
+    return master;
+  });
+  const fieldCipher = createFieldCipher(
+    { keyring, subjectKeys },
+    { cacheMs: config.dataKeyCacheMs, maxCachedKeys: 1000 },
+  );
+  return {
+    fieldCipher,
+    blindIndex: createBlindIndex(keyring),
+    keyring,
+    subjectKeys,
+    async ensureIndexes() {
+      await keyringStore.ensureIndexes();
+      await subjectKeys.ensureIndexes();
+    },
+    async start() {
+      master = ensureMasterKey(config, logger);
+      await keyring.open();
+      logger.info({ masterKey: master.fingerprint.slice(0, 16), bits: master.bits }, 'keys loaded');
+    },
+    async isReady() {
+      return keyring.isOpen();
+    },
+    async stop() {
+      fieldCipher.clearCache();
+      keyring.close();
+    },
+  };
+}

@@ -1,0 +1,113 @@
+import { Schema, type Connection, type Model } from 'mongoose';
+
+/** What a keyring entry is for: wrapping data keys, or one blind index each. */
+export const KEY_PURPOSES = ['kek', 'blind-index:idNumber', 'blind-index:name'] as const;
+export type KeyPurpose = (typeof KEY_PURPOSES)[number];
+
+/**
+ * active: in use (for KEKs the highest active version wraps new data keys);
+ * retiring: a newer version exists and a rotation is moving data keys off it;
+ * retired: no data key uses it and its wrapped material is gone.
+ */
+export const KEY_STATUSES = ['active', 'retiring', 'retired'] as const;
+export type KeyStatus = (typeof KEY_STATUSES)[number];
+
+/** One symmetric key of the hierarchy as stored: wrapped by the master public key. */
+export interface KeyringEntry {
+  purpose: KeyPurpose;
+  version: number;
+  status: KeyStatus;
+  /** RSA-OAEP (SHA-256) ciphertext of the key, base64; null once retired. */
+  wrapped: string | null;
+  /** Which master key wrapped it (SHA-256 of its public key). */
+  masterKeyFingerprint: string;
+  createdAt: Date;
+  retiredAt: Date | null;
+}
+
+export interface KeyringStore {
+  list(): Promise<KeyringEntry[]>;
+  /** False when that purpose and version exist already (another process won the race). */
+  insert(entry: KeyringEntry): Promise<boolean>;
+  /** Moves a version to `retiring` unless it is retired already. */
+  markRetiring(purpose: KeyPurpose, version: number): Promise<void>;
+  /** Marks a version retired and deletes its wrapped material for good. */
+  retire(purpose: KeyPurpose, version: number, at: Date): Promise<void>;
+  status(purpose: KeyPurpose, version: number): Promise<KeyStatus | null>;
+  ensureIndexes(): Promise<void>;
+}
+
+const keyringSchema = new Schema<KeyringEntry>(
+  {
+    purpose: { type: String, required: true, enum: KEY_PURPOSES },
+    version: { type: Number, required: true },
+    status: { type: String, required: true, enum: KEY_STATUSES },
+    wrapped: { type: String, default: null },
+    masterKeyFingerprint: { type: String, required: true },
+    createdAt: { type: Date, required: true },
+    retiredAt: { type: Date, default: null },
+  },
+  { collection: 'keyring', versionKey: false },
+);
+keyringSchema.index({ purpose: 1, version: 1 }, { unique: true });
+
+export function isDuplicateKey(error: unknown): boolean {
+  return (error as { code?: number } | null)?.code === 11000;
+}
+
+function modelOf(connection: Connection): Model<KeyringEntry> {
+  return (
+    (connection.models.KeyringEntry as Model<KeyringEntry> | undefined) ??
+    connection.model<KeyringEntry>('KeyringEntry', keyringSchema)
+  );
+}
+
+function toEntry(document: KeyringEntry): KeyringEntry {
+  return {
+    purpose: document.purpose,
+    version: document.version,
+    status: document.status,
+    wrapped: document.wrapped ?? null,
+    masterKeyFingerprint: document.masterKeyFingerprint,
+    createdAt: document.createdAt,
+    retiredAt: document.retiredAt ?? null,
+  };
+}
+
+export function createKeyringStore(connection: Connection): KeyringStore {
+  const model = modelOf(connection);
+  return {
+    async list() {
+      const found = await model.find().sort({ purpose: 1, version: 1 }).lean<KeyringEntry[]>();
+      return found.map(toEntry);
+    },
+    async insert(entry) {
+      try {
+        await model.create(entry);
+        return true;
+      } catch (error) {
+        if (isDuplicateKey(error)) return false;
+        throw error;
+      }
+    },
+    async markRetiring(purpose, version) {
+      await model.updateOne(
+        { purpose, version, status: 'active' },
+        { $set: { status: 'retiring' } },
+      );
+    },
+    async retire(purpose, version, at) {
+      await model.updateOne(
+        { purpose, version },
+        { $set: { status: 'retired', wrapped: null, retiredAt: at } },
+      );
+    },
+    async status(purpose, version) {
+      const found = await model.findOne({ purpose, version }, { status: 1 }).lean<KeyringEntry>();
+      return found?.status ?? null;
+    },
+    async ensureIndexes() {
+      await model.createIndexes();
+    },
+  };
+}

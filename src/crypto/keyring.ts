@@ -1,0 +1,211 @@
+import { ServiceUnavailable } from '../errors';
+import { randomKey, wipe } from './aead';
+import type { KeyPurpose, KeyringEntry, KeyringStore } from './keyring-store';
+import { rsaOaepUnwrap, rsaOaepWrap, type MasterKey } from './master-key';
+
+export type BlindIndexPurpose = Extract<KeyPurpose, `blind-index:${string}`>;
+const BLIND_INDEX_PURPOSES: readonly BlindIndexPurpose[] = [
+  'blind-index:idNumber',
+  'blind-index:name',
+];
+
+export interface VersionedKey {
+  version: number;
+  key: Buffer;
+}
+
+/**
+ * The symmetric keys of the hierarchy, unwrapped with the master private key
+ * when opened and then held only in memory: versioned key-encryption keys
+ * (KEKs) and the blind-index keys.
+ */
+export interface Keyring {
+  /** Loads (and on a fresh database creates) the keys. Throws KeyringError when they cannot be unwrapped. */
+  open(): Promise<void>;
+  isOpen(): boolean;
+  /** The KEK that wraps new data keys: the highest active version. */
+  currentKek(): VersionedKey;
+  /** A KEK by version; reloads once for a version not seen yet; null when unknown or retired. */
+  kek(version: number): Promise<Buffer | null>;
+  blindIndexKey(purpose: BlindIndexPurpose): VersionedKey;
+  /** Asks the database (not memory): a rotation in another process may have retired it. */
+  isKekRetired(version: number): Promise<boolean>;
+  reload(): Promise<void>;
+  /** Creates KEK version max+1 as the current one and marks all older live versions retiring. */
+  addKekVersion(): Promise<number>;
+  /** Live KEK versions below the current one (a rotation has yet to finish them). */
+  retiringKekVersions(): number[];
+  /** Retires a KEK version: its wrapped material is deleted from the database. */
+  retireKek(version: number): Promise<void>;
+  /** Wipes every key held in memory. */
+  close(): void;
+}
+
+export class KeyringError extends Error {}
+
+const slot = (purpose: KeyPurpose, version: number) => `${purpose}#${version}`;
+
+export function createKeyring(store: KeyringStore, masterKey: () => MasterKey): Keyring {
+  let master: MasterKey | null = null;
+  let entries: KeyringEntry[] = [];
+  const keys = new Map<string, Buffer>();
+
+  function requireOpen(): MasterKey {
+    if (!master) throw new ServiceUnavailable('The keys are not loaded yet.');
+    return master;
+  }
+
+  function unwrapEntry(entry: KeyringEntry, current: MasterKey): Buffer {
+    if (entry.masterKeyFingerprint !== current.fingerprint) {
+      throw new KeyringError(
+        `keyring entry ${entry.purpose} v${entry.version} was wrapped by another master key ` +
+          `(${entry.masterKeyFingerprint.slice(0, 16)}..., KEYS_DIR has ${current.fingerprint.slice(0, 16)}...)`,
+      );
+    }
+    try {
+      const key = rsaOaepUnwrap(current.privateKey, Buffer.from(entry.wrapped!, 'base64'));
+      if (key.length !== 32) throw new Error('bad length');
+      return key;
+    } catch {
+      throw new KeyringError(
+        `keyring entry ${entry.purpose} v${entry.version} cannot be unwrapped`,
+      );
+    }
+  }
+
+  async function load(current: MasterKey): Promise<void> {
+    const listed = await store.list();
+    const live = new Set<string>();
+    for (const entry of listed) {
+      if (entry.status === 'retired' || !entry.wrapped) continue;
+      const name = slot(entry.purpose, entry.version);
+      live.add(name);
+      if (!keys.has(name)) keys.set(name, unwrapEntry(entry, current));
+    }
+    for (const [name, key] of keys) {
+      if (!live.has(name)) {
+        wipe(key);
+        keys.delete(name);
+      }
+    }
+    entries = listed;
+  }
+
+  async function createEntry(
+    purpose: KeyPurpose,
+    version: number,
+    current: MasterKey,
+  ): Promise<boolean> {
+    const key = randomKey();
+    const inserted = await store.insert({
+      purpose,
+      version,
+      status: 'active',
+      wrapped: rsaOaepWrap(current.publicKey, key).toString('base64'),
+      masterKeyFingerprint: current.fingerprint,
+      createdAt: new Date(),
+      retiredAt: null,
+    });
+    wipe(key);
+    return inserted;
+  }
+
+  function liveVersions(purpose: KeyPurpose): KeyringEntry[] {
+    return entries
+      .filter((entry) => entry.purpose === purpose && entry.status !== 'retired' && entry.wrapped)
+      .sort((a, b) => a.version - b.version);
+  }
+
+  function newest(purpose: KeyPurpose): VersionedKey {
+    const live = liveVersions(purpose);
+    const chosen = [...live].reverse().find((entry) => entry.status === 'active') ?? live.at(-1);
+    const key = chosen ? keys.get(slot(purpose, chosen.version)) : undefined;
+    if (!chosen || !key) throw new ServiceUnavailable('The keys are not loaded yet.');
+    return { version: chosen.version, key };
+  }
+
+  return {
+    async open() {
+      const current = masterKey();
+      await load(current);
+      // A fresh database gets version 1 of each key; a lost race just reloads.
+      let created = false;
+      for (const purpose of ['kek', ...BLIND_INDEX_PURPOSES] as const) {
+        if (!entries.some((entry) => entry.purpose === purpose)) {
+          await createEntry(purpose, 1, current);
+          created = true;
+        }
+      }
+      if (created) await load(current);
+      master = current;
+    },
+
+    isOpen: () => master !== null,
+
+    currentKek() {
+      requireOpen();
+      return newest('kek');
+    },
+
+    async kek(version) {
+      const current = requireOpen();
+      const held = keys.get(slot('kek', version));
+      if (held) return held;
+      await load(current);
+      return keys.get(slot('kek', version)) ?? null;
+    },
+
+    blindIndexKey(purpose) {
+      requireOpen();
+      return newest(purpose);
+    },
+
+    async isKekRetired(version) {
+      return (await store.status('kek', version)) === 'retired';
+    },
+
+    async reload() {
+      await load(requireOpen());
+    },
+
+    async addKekVersion() {
+      const current = requireOpen();
+      await load(current);
+      const highest = Math.max(
+        0,
+        ...entries.filter((e) => e.purpose === 'kek').map((e) => e.version),
+      );
+      const version = highest + 1;
+      if (!(await createEntry('kek', version, current))) {
+        throw new KeyringError('another rotation created the same KEK version; run rotate again');
+      }
+      for (const entry of liveVersions('kek')) {
+        if (entry.version < version) await store.markRetiring('kek', entry.version);
+      }
+      await load(current);
+      return version;
+    },
+
+    retiringKekVersions() {
+      requireOpen();
+      const current = newest('kek').version;
+      return liveVersions('kek')
+        .map((entry) => entry.version)
+        .filter((version) => version < current);
+    },
+
+    async retireKek(version) {
+      const current = requireOpen();
+      if (version >= newest('kek').version) throw new KeyringError('cannot retire the current KEK');
+      await store.retire('kek', version, new Date());
+      await load(current);
+    },
+
+    close() {
+      for (const key of keys.values()) wipe(key);
+      keys.clear();
+      entries = [];
+      master = null;
+    },
+  };
+}

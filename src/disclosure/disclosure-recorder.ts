@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import type { AccessLog } from '../audit/audit-types';
+import { DecryptionFailed, NotFound } from '../errors';
+import type { RequestContext } from '../http/route';
+import type { IdentityDirectory } from '../identities/identity-directory';
+import type { OrderLifecycle } from '../quota/order-lifecycle-types';
+import {
+  applyDisclosurePolicy,
+  DISCLOSURE_POLICY,
+  type Disclosure,
+  type PartnerRole,
+  sourceGroupsOf,
+  type PersonalSource,
+} from './disclosure-policy';
+import type { DisclosureReceipt, PartnerRecord, ReceiptsStore } from './disclosure-types';
+
+/**
+ * What one record's payload may carry: the policy's personal part, or
+ * nothing, with the reason (`WITHDRAWN`: the order was cancelled, the purpose
+ * is gone; `RESTRICTED`: the subject's data can no longer be decrypted, e.g.
+ * the identity was deleted).
+ */
+export type DisclosureOutcome =
+  | { kind: 'DISCLOSED'; disclosure: Disclosure }
+  | { kind: 'WITHHELD'; reason: 'WITHDRAWN' | 'RESTRICTED' };
+
+export interface DisclosureRecorderDeps {
+  accessLog: AccessLog;
+  receipts: ReceiptsStore;
+  orders: Pick<OrderLifecycle, 'revealConsignee'>;
+  identities: Pick<IdentityDirectory, 'revealBuyer'>;
+  now?: () => Date;
+}
+
+const RESOURCE_TYPE: Record<PartnerRole, DisclosureReceipt['resourceType']> = {
+  customs: 'declaration',
+  carrier: 'shipment',
+};
+
+/** Reveals run a few at a time: a page of 100 must not open 200 decryptions at once. */
+const REVEAL_CONCURRENCY = 8;
+
+async function inBatches<T, U>(
+  items: readonly T[],
+  size: number,
+  map: (item: T) => Promise<U>,
+): Promise<U[]> {
+  const results: U[] = [];
+  for (let start = 0; start < items.length; start += size) {
+    results.push(...(await Promise.all(items.slice(start, start + size).map(map))));
+  }
+  return results;
+}
+
+export interface DisclosureRecorder {
+  /**
+   * Applies the role's policy to each record and records every disclosure
+   * (access-log event, then receipt) before returning: if either cannot be
+   * written, this rejects and the caller returns no data (fail closed).
+   */
+  disclose<R extends PartnerRecord<string>>(
+    context: RequestContext,
+    role: PartnerRole,
+    records: readonly R[],
+    isWithdrawn: (record: R) => boolean,
+  ): Promise<DisclosureOutcome[]>;
+  /** A lookup of a record this partner may not see (or that does not exist): a DENIED event. */
+  recordNotFound(context: RequestContext, role: PartnerRole, requestedId: string): Promise<void>;
+}
+
+export function createDisclosureRecorder(deps: DisclosureRecorderDeps): DisclosureRecorder {
+  const now = deps.now ?? (() => new Date());
+
+  async function reveal(
+    role: PartnerRole,
+    record: PartnerRecord<string>,
+  ): Promise<PersonalSource | null> {
+    // A carrier's disclosure never decrypts the buyer: only what the policy reads is revealed.
+    const groups = sourceGroupsOf(role);
+    try {
+      const [buyer, consignee] = await Promise.all([
+        groups.has('buyer') ? deps.identities.revealBuyer(record.identityId) : undefined,
+        groups.has('consignee') ? deps.orders.revealConsignee(record.orderNo) : undefined,
+      ]);
+      return { ...(buyer ? { buyer } : {}), ...(consignee ? { consignee } : {}) };
+    } catch (error) {
+      if (error instanceof DecryptionFailed || error instanceof NotFound) return null;
+      throw error;
+    }
+  }
+
+  return {
+    async disclose(context, role, records, isWithdrawn) {
+      const policy = DISCLOSURE_POLICY[role];
+      const outcomes = await inBatches(records, REVEAL_CONCURRENCY, async (record) => {
+        if (isWithdrawn(record)) return { kind: 'WITHHELD', reason: 'WITHDRAWN' } as const;
+        const source = await reveal(role, record);
+        return source
+          ? ({ kind: 'DISCLOSED', disclosure: applyDisclosurePolicy(role, source) } as const)
+          : ({ kind: 'WITHHELD', reason: 'RESTRICTED' } as const);
+      });
+
+      const fields = policy.fields.map((rule) => rule.field);
+      await Promise.all(
+        records.flatMap((record, index) => {
+          const outcome = outcomes[index]!;
+          if (outcome.kind === 'WITHHELD' && outcome.reason === 'WITHDRAWN') return [];
+          return [
+            deps.accessLog.record({
+              context,
+              action: policy.action,
+              purpose: policy.purpose,
+              outcome: outcome.kind === 'DISCLOSED' ? 'SUCCESS' : 'FAILED',
+              identityId: record.identityId,
+              resourceId: record.id,
+              fields,
+            }),
+          ];
+        }),
+      );
+
+      const at = now();
+      const receipts: DisclosureReceipt[] = records.flatMap((record, index) =>
+        outcomes[index]!.kind === 'DISCLOSED'
+          ? [
+              {
+                id: randomUUID(),
+                at,
+                identityId: record.identityId,
+                partnerCode: record.partnerCode,
+                clientId: context.actor.clientId,
+                role,
+                fields,
+                purpose: policy.purpose,
+                resourceType: RESOURCE_TYPE[role],
+                resourceId: record.id,
+                orderNo: record.orderNo,
+                requestId: context.requestId,
+              },
+            ]
+          : [],
+      );
+      await deps.receipts.insertMany(receipts);
+      return outcomes;
+    },
+
+    async recordNotFound(context, role, requestedId) {
+      const policy = DISCLOSURE_POLICY[role];
+      await deps.accessLog.record({
+        context,
+        action: policy.action,
+        purpose: policy.purpose,
+        outcome: 'DENIED',
+        identityId: null,
+        resourceId: requestedId,
+        fields: [],
+      });
+    },
+  };
+}

@@ -1,0 +1,115 @@
+import type { AuditPurpose } from '../audit/audit-types';
+import type { GoodsLine } from './ceb621-xml';
+import type { PartnerRole } from './disclosure-policy';
+
+/**
+ * READY -> ACCEPTED | REJECTED (customs' answer, relayed by the broker);
+ * READY -> CANCELLED when the order is cancelled before customs answered.
+ */
+export const DECLARATION_STATUSES = ['READY', 'ACCEPTED', 'REJECTED', 'CANCELLED'] as const;
+export type DeclarationStatus = (typeof DECLARATION_STATUSES)[number];
+
+/**
+ * READY -> PICKED_UP -> DELIVERED; READY -> CANCELLED when the order is
+ * cancelled or customs rejects the declaration before pick-up.
+ */
+export const SHIPMENT_STATUSES = ['READY', 'PICKED_UP', 'DELIVERED', 'CANCELLED'] as const;
+export type ShipmentStatus = (typeof SHIPMENT_STATUSES)[number];
+
+/** Fields every partner record has; no personal data is ever stored in one. */
+export interface PartnerRecord<S extends string> {
+  id: string;
+  /** Monotonic per collection: the pagination key. */
+  seq: number;
+  orderNo: string;
+  /** The partner the record is assigned to: the only one that ever sees it. */
+  partnerCode: string;
+  /** The data subject (buyer): the key to their personal data and receipts. */
+  identityId: string;
+  status: S;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface DeclarationRecord extends PartnerRecord<DeclarationStatus> {
+  carrierCode: string;
+  goods: GoodsLine[];
+  goodsValueFen: number;
+  freightFen: number;
+  insuranceFen: number;
+  taxTotalFen: number;
+  ackedAt: Date | null;
+  /** The broker's note with its ack (free text from the partner; never logged). */
+  note: string | null;
+  /** Customs release time (from ACCEPTED): the return window counts from it. */
+  releasedAt: Date | null;
+}
+
+export interface ShipmentRecord extends PartnerRecord<ShipmentStatus> {
+  itemCount: number;
+  goodsValueFen: number;
+  pickedUpAt: Date | null;
+  deliveredAt: Date | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Seq of the last item when more may follow, else null. */
+  nextAfter: number | null;
+}
+
+export interface PageQuery<S extends string> {
+  partnerCode: string;
+  status?: S;
+  afterSeq: number;
+  limit: number;
+}
+
+/** Persistence of one partner-record collection (declarations or shipments). */
+export interface PartnerRecordStore<R extends PartnerRecord<S>, S extends string> {
+  /** Inserts unless a record for this order exists; returns the stored one either way. */
+  insertForOrder(record: Omit<R, 'seq'>): Promise<R>;
+  findForOrder(orderNo: string): Promise<R | null>;
+  /** Only the partner's own record: another partner's id answers null like an unknown one. */
+  findOwn(partnerCode: string, id: string): Promise<R | null>;
+  page(query: PageQuery<S>): Promise<Page<R>>;
+  /**
+   * One conditional update: status moves from one of `from` to `to`. Null
+   * when the record was not in one of `from` (or is not the partner's).
+   */
+  transition(
+    match: { id: string; partnerCode?: string },
+    from: readonly S[],
+    to: S,
+    set: Partial<Omit<R, 'id' | 'seq' | 'status'>>,
+  ): Promise<R | null>;
+  ensureIndexes(): Promise<void>;
+}
+
+/** What a subject's export shows of one disclosure (contract: `disclosures`). */
+export interface DisclosureEntry {
+  at: Date;
+  partnerCode: string;
+  role: PartnerRole;
+  fields: string[];
+  purpose: AuditPurpose;
+}
+
+/** One partner receiving one subject's data once. No personal values. */
+export interface DisclosureReceipt extends DisclosureEntry {
+  id: string;
+  identityId: string;
+  clientId: string;
+  /** The record disclosed: `declaration` or `shipment`, and its id. */
+  resourceType: 'declaration' | 'shipment';
+  resourceId: string;
+  orderNo: string;
+  requestId: string;
+}
+
+export interface ReceiptsStore {
+  insertMany(receipts: DisclosureReceipt[]): Promise<void>;
+  /** Oldest first. */
+  listForIdentity(identityId: string): Promise<DisclosureEntry[]>;
+  ensureIndexes(): Promise<void>;
+}

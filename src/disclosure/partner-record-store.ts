@@ -1,0 +1,203 @@
+import { Schema, type Connection, type Model, type SchemaDefinition } from 'mongoose';
+import type {
+  DeclarationRecord,
+  DeclarationStatus,
+  PartnerRecord,
+  PartnerRecordStore,
+  ShipmentRecord,
+  ShipmentStatus,
+} from './disclosure-types';
+import { DECLARATION_STATUSES, SHIPMENT_STATUSES } from './disclosure-types';
+
+type PlainDocument = Record<string, unknown>;
+
+function isDuplicateKey(error: unknown): boolean {
+  return (error as { code?: number } | null)?.code === 11000;
+}
+
+interface CounterDocument {
+  _id: string;
+  seq: number;
+}
+
+const counterSchema = new Schema<CounterDocument>(
+  { _id: { type: String, required: true }, seq: { type: Number, required: true } },
+  { collection: 'disclosure_counters', versionKey: false },
+);
+
+function counterModel(connection: Connection): Model<CounterDocument> {
+  return (
+    (connection.models.DisclosureCounter as Model<CounterDocument> | undefined) ??
+    connection.model<CounterDocument>('DisclosureCounter', counterSchema)
+  );
+}
+
+/**
+ * Next value of a named counter: one atomic `$inc`. Values only grow, so a
+ * record inserted while a partner pages through a list lands after its
+ * cursor instead of shifting the pages it has not read yet.
+ */
+async function nextSeq(counters: Model<CounterDocument>, name: string): Promise<number> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      const counter = await counters
+        .findOneAndUpdate(
+          { _id: name },
+          { $inc: { seq: 1 } },
+          { upsert: true, returnDocument: 'after' },
+        )
+        .lean<CounterDocument>();
+      return counter!.seq;
+    } catch (error) {
+      // Two first-ever upserts race on the same _id: the loser retries as an update.
+      if (!isDuplicateKey(error) || attempt >= 2) throw error;
+    }
+  }
+}
+
+const goodsLineSchema = new Schema<PlainDocument>(
+  {
+    gnum: { type: Number, required: true },
+    sku: { type: String, required: true },
+    name: { type: String, required: true },
+    qty: { type: Number, required: true },
+    unitPriceFen: { type: Number, required: true },
+    totalPriceFen: { type: Number, required: true },
+  },
+  { _id: false },
+);
+
+function recordSchema(collection: string, statuses: readonly string[], extra: SchemaDefinition) {
+  const definition: SchemaDefinition = {
+    id: { type: String, required: true },
+    seq: { type: Number, required: true },
+    orderNo: { type: String, required: true },
+    partnerCode: { type: String, required: true },
+    identityId: { type: String, required: true },
+    status: { type: String, required: true, enum: statuses },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+    ...extra,
+  };
+  const schema = new Schema<PlainDocument>(definition, {
+    collection,
+    versionKey: false,
+    strict: 'throw',
+  });
+  schema.index({ id: 1 }, { unique: true });
+  schema.index({ orderNo: 1 }, { unique: true });
+  schema.index({ seq: 1 }, { unique: true });
+  // The two pull queries: a partner's records in seq order, optionally by status.
+  schema.index({ partnerCode: 1, seq: 1 });
+  schema.index({ partnerCode: 1, status: 1, seq: 1 });
+  return schema;
+}
+
+function strip<R>(document: PlainDocument): R {
+  const rest = { ...document };
+  delete rest._id;
+  return rest as R;
+}
+
+function createStore<R extends PartnerRecord<S>, S extends string>(
+  connection: Connection,
+  options: { modelName: string; schema: Schema },
+): PartnerRecordStore<R, S> {
+  // Typed loosely on purpose: mongoose's query types over a generic R make tsc explode;
+  // the schema (strict: 'throw') is what guards the shape, and results are cast once.
+  const model =
+    (connection.models[options.modelName] as Model<PlainDocument> | undefined) ??
+    connection.model<PlainDocument>(options.modelName, options.schema);
+  const counters = counterModel(connection);
+  const counterName = options.modelName;
+
+  const findForOrder = async (orderNo: string) => {
+    const found = await model.findOne({ orderNo }).lean<PlainDocument>();
+    return found ? strip<R>(found) : null;
+  };
+
+  return {
+    findForOrder,
+
+    async insertForOrder(record) {
+      const existing = await findForOrder(record.orderNo);
+      if (existing) return existing;
+      const seq = await nextSeq(counters, counterName);
+      try {
+        await model.create({ ...record, seq });
+      } catch (error) {
+        if (!isDuplicateKey(error)) throw error;
+      }
+      const stored = await findForOrder(record.orderNo);
+      if (!stored) throw new Error('partner record vanished after insert');
+      return stored;
+    },
+
+    async findOwn(partnerCode, id) {
+      const found = await model.findOne({ id, partnerCode }).lean<PlainDocument>();
+      return found ? strip<R>(found) : null;
+    },
+
+    async page({ partnerCode, status, afterSeq, limit }) {
+      const filter: Record<string, unknown> = { partnerCode, seq: { $gt: afterSeq } };
+      if (status) filter.status = status;
+      const found = await model
+        .find(filter)
+        .sort({ seq: 1 })
+        .limit(limit + 1)
+        .lean<PlainDocument[]>();
+      const items = found.slice(0, limit).map((document) => strip<R>(document));
+      return { items, nextAfter: found.length > limit ? items[items.length - 1]!.seq : null };
+    },
+
+    async transition(match, from, to, set) {
+      const filter: Record<string, unknown> = { id: match.id, status: { $in: [...from] } };
+      if (match.partnerCode !== undefined) filter.partnerCode = match.partnerCode;
+      const updated = await model
+        .findOneAndUpdate(
+          filter,
+          { $set: { ...set, status: to, updatedAt: new Date() } },
+          { returnDocument: 'after' },
+        )
+        .lean<PlainDocument>();
+      return updated ? strip<R>(updated) : null;
+    },
+
+    async ensureIndexes() {
+      await model.createIndexes();
+      await counters.createIndexes();
+    },
+  };
+}
+
+export type DeclarationsStore = PartnerRecordStore<DeclarationRecord, DeclarationStatus>;
+export type ShipmentsStore = PartnerRecordStore<ShipmentRecord, ShipmentStatus>;
+
+export function createDeclarationsStore(connection: Connection): DeclarationsStore {
+  return createStore<DeclarationRecord, DeclarationStatus>(connection, {
+    modelName: 'Declaration',
+    schema: recordSchema('declarations', DECLARATION_STATUSES, {
+      carrierCode: { type: String, required: true },
+      goods: { type: [goodsLineSchema], required: true },
+      goodsValueFen: { type: Number, required: true },
+      freightFen: { type: Number, required: true },
+      insuranceFen: { type: Number, required: true },
+      taxTotalFen: { type: Number, required: true },
+      ackedAt: { type: Date, default: null },
+      note: { type: String, default: null },
+      releasedAt: { type: Date, default: null },
+    }),
+  });
+}
+
+export function createShipmentsStore(connection: Connection): ShipmentsStore {
+  return createStore<ShipmentRecord, ShipmentStatus>(connection, {
+    modelName: 'Shipment',
+    schema: recordSchema('shipments', SHIPMENT_STATUSES, {
+      itemCount: { type: Number, required: true },
+      goodsValueFen: { type: Number, required: true },
+      pickedUpAt: { type: Date, default: null },
+      deliveredAt: { type: Date, default: null },
+    }),
+  });
+}

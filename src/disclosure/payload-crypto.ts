@@ -1,0 +1,160 @@
+import { constants, createHash, privateEncrypt, randomBytes, type KeyObject } from 'node:crypto';
+import forge from 'node-forge';
+import type { SigningMaterial } from './signing-key';
+
+const { asn1, pki } = forge;
+
+/** Signature scheme name, also sent as `X-Signature-Scheme` so it can change visibly. */
+export const SIGNATURE_SCHEME = 'cms-detached-rsa-sha256';
+
+export interface PayloadSigner {
+  readonly certificatePem: string;
+  /** SHA-256 of the certificate's DER, hex: lets a partner pick the right pinned certificate. */
+  readonly certificateFingerprint: string;
+  /**
+   * Detached CMS (PKCS#7) SignedData over exactly these bytes, DER, base64.
+   * Signed attributes: contentType (data), signingTime, messageDigest (SHA-256).
+   */
+  sign(body: Buffer): string;
+}
+
+function bytesOf(buffer: Buffer): forge.util.ByteStringBuffer {
+  return forge.util.createBuffer(buffer.toString('binary'));
+}
+
+function der(object: forge.asn1.Asn1): Buffer {
+  return Buffer.from(asn1.toDer(object).getBytes(), 'binary');
+}
+
+/** RFC 8017 section 9.2: DigestInfo ::= SEQUENCE { AlgorithmIdentifier, OCTET STRING digest }. */
+function sha256DigestInfo(digest: string): Buffer {
+  return der(
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+      asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+        asn1.create(
+          asn1.Class.UNIVERSAL,
+          asn1.Type.OID,
+          false,
+          asn1.oidToDer(pki.oids.sha256!).getBytes(),
+        ),
+        asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, ''),
+      ]),
+      asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, digest),
+    ]),
+  );
+}
+
+/**
+ * The signer key handed to forge's PKCS#7 builder: forge assembles the CMS
+ * structure, node:crypto (OpenSSL, blinded, ~20x faster than forge's own JS
+ * RSA) does the private-key operation. RSASSA-PKCS1-v1_5 is exactly the
+ * private-key operation with type-1 padding over the DigestInfo.
+ */
+function nodeRsaSigner(privateKey: KeyObject) {
+  return {
+    sign(md: forge.md.MessageDigest): string {
+      if (md.algorithm !== 'sha256') throw new Error('only SHA-256 is used for signing');
+      const signature = privateEncrypt(
+        { key: privateKey, padding: constants.RSA_PKCS1_PADDING },
+        sha256DigestInfo(md.digest().getBytes()),
+      );
+      return signature.toString('binary');
+    },
+  };
+}
+
+export function createPayloadSigner(material: SigningMaterial): PayloadSigner {
+  const key = nodeRsaSigner(material.privateKey);
+  const certificateDer = der(pki.certificateToAsn1(material.certificate));
+  return {
+    certificatePem: material.certificatePem,
+    certificateFingerprint: createHash('sha256').update(certificateDer).digest('hex'),
+    sign(body) {
+      const p7 = forge.pkcs7.createSignedData();
+      p7.content = bytesOf(body);
+      p7.addSigner({
+        key: key as unknown as forge.pki.rsa.PrivateKey,
+        certificate: material.certificate,
+        digestAlgorithm: pki.oids.sha256!,
+        // In DER SET OF order (by encoding): OpenSSL re-encodes the set when verifying.
+        authenticatedAttributes: [
+          { type: pki.oids.contentType!, value: pki.oids.data },
+          { type: pki.oids.signingTime! },
+          { type: pki.oids.messageDigest! },
+        ],
+      });
+      p7.sign({ detached: true });
+      return der(p7.toAsn1()).toString('base64');
+    },
+  };
+}
+
+/**
+ * PKCS#7 EnvelopedData (DER) of the body for one recipient certificate:
+ * AES-256-CBC content encryption with a fresh key from node:crypto, the key
+ * transported with the recipient's RSA public key (PKCS#1 v1.5, the scheme
+ * forge and `openssl cms -decrypt` share).
+ */
+export function envelopeFor(recipientCertificatePem: string, body: Buffer): Buffer {
+  const p7 = forge.pkcs7.createEnvelopedData();
+  p7.addRecipient(pki.certificateFromPem(recipientCertificatePem));
+  p7.content = bytesOf(body);
+  p7.encrypt(bytesOf(randomBytes(32)), pki.oids['aes256-CBC']);
+  return der(p7.toAsn1());
+}
+
+export interface PartnerCertificateSummary {
+  subject: string;
+  serialNumber: string;
+  notBefore: string;
+  notAfter: string;
+  fingerprintSha256: string;
+}
+
+export type PartnerCertificateCheck =
+  { ok: true; pem: string; summary: PartnerCertificateSummary } | { ok: false; reason: string };
+
+const PEM_CERTIFICATE =
+  /^-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\s*$/;
+const MIN_RSA_BITS = 2048;
+
+/**
+ * Checks a partner certificate before it is registered: exactly one PEM
+ * X.509 certificate, an RSA key of at least 2048 bits, currently valid.
+ * Reasons are fixed strings; nothing from the input is echoed.
+ */
+export function checkPartnerCertificate(text: string, now = new Date()): PartnerCertificateCheck {
+  const trimmed = text.trim();
+  if (!PEM_CERTIFICATE.test(trimmed)) {
+    return { ok: false, reason: 'must be exactly one PEM certificate' };
+  }
+  let certificate: forge.pki.Certificate;
+  try {
+    certificate = pki.certificateFromPem(trimmed);
+  } catch {
+    return { ok: false, reason: 'must be an X.509 certificate with an RSA key' };
+  }
+  const publicKey = certificate.publicKey as forge.pki.rsa.PublicKey;
+  if (!publicKey?.n || publicKey.n.bitLength() < MIN_RSA_BITS) {
+    return { ok: false, reason: 'must carry an RSA key of at least 2048 bits' };
+  }
+  if (certificate.validity.notAfter <= now || certificate.validity.notBefore > now) {
+    return { ok: false, reason: 'is not valid at this time' };
+  }
+  const pem = pki.certificateToPem(certificate);
+  return {
+    ok: true,
+    pem,
+    summary: {
+      subject: certificate.subject.attributes
+        .map((attribute) => `${attribute.shortName ?? attribute.name}=${String(attribute.value)}`)
+        .join(', '),
+      serialNumber: certificate.serialNumber,
+      notBefore: certificate.validity.notBefore.toISOString(),
+      notAfter: certificate.validity.notAfter.toISOString(),
+      fingerprintSha256: createHash('sha256')
+        .update(der(pki.certificateToAsn1(certificate)))
+        .digest('hex'),
+    },
+  };
+}

@@ -1,0 +1,56 @@
+import { Schema, type Connection, type Model } from 'mongoose';
+import { AUDIT_PURPOSES } from '../audit/audit-types';
+import type { DisclosureEntry, DisclosureReceipt, ReceiptsStore } from './disclosure-types';
+
+const receiptSchema = new Schema<DisclosureReceipt>(
+  {
+    id: { type: String, required: true },
+    at: { type: Date, required: true },
+    identityId: { type: String, required: true },
+    partnerCode: { type: String, required: true },
+    clientId: { type: String, required: true },
+    role: { type: String, required: true, enum: ['customs', 'carrier'] },
+    // Field names only (`buyer.idNumber`), never values.
+    fields: { type: [String], required: true },
+    purpose: { type: String, required: true, enum: AUDIT_PURPOSES },
+    resourceType: { type: String, required: true, enum: ['declaration', 'shipment'] },
+    resourceId: { type: String, required: true },
+    orderNo: { type: String, required: true },
+    requestId: { type: String, required: true },
+  },
+  { collection: 'disclosure_receipts', versionKey: false, strict: 'throw' },
+);
+receiptSchema.index({ id: 1 }, { unique: true });
+receiptSchema.index({ identityId: 1, at: 1 });
+
+/**
+ * Receipts: PIPL art. 23 wants every provision to another handler recorded
+ * (recipient, fields, purpose, time) and shown to the subject. Append-only:
+ * no method changes or removes one.
+ */
+export function createReceiptsStore(connection: Connection): ReceiptsStore {
+  const model =
+    (connection.models.DisclosureReceipt as Model<DisclosureReceipt> | undefined) ??
+    connection.model<DisclosureReceipt>('DisclosureReceipt', receiptSchema);
+  return {
+    async insertMany(receipts) {
+      if (receipts.length > 0) await model.insertMany(receipts, { ordered: true });
+    },
+    async listForIdentity(identityId) {
+      const found = await model
+        .find({ identityId })
+        .sort({ at: 1, id: 1 })
+        .lean<DisclosureReceipt[]>();
+      return found.map((receipt): DisclosureEntry => ({
+        at: receipt.at,
+        partnerCode: receipt.partnerCode,
+        role: receipt.role,
+        fields: [...receipt.fields],
+        purpose: receipt.purpose,
+      }));
+    },
+    async ensureIndexes() {
+      await model.createIndexes();
+    },
+  };
+}

@@ -1,0 +1,125 @@
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import forge from 'node-forge';
+
+/** Where the disclosure signing material lives, inside KEYS_DIR. */
+export const SIGNING_DIR = 'disclosure-signing';
+export const SIGNING_KEY_FILE = 'key.pem';
+export const SIGNING_CERT_FILE = 'cert.pem';
+
+export interface SigningMaterial {
+  privateKey: KeyObject;
+  /** The certificate forge parsed, for the PKCS#7 signer identifier. */
+  certificate: forge.pki.Certificate;
+  certificatePem: string;
+}
+
+export class SigningKeyError extends Error {}
+
+/**
+ * Loads the service's payload-signing key and its X.509 certificate from
+ * `KEYS_DIR/disclosure-signing/{key.pem,cert.pem}`. Outside production a
+ * missing pair is generated (RSA-3072, self-signed); in production it is
+ * required, because partners pin the certificate.
+ */
+export function loadSigningMaterial({
+  keysDir,
+  env,
+}: {
+  keysDir: string;
+  env: 'development' | 'test' | 'production';
+}): SigningMaterial {
+  const dir = path.join(keysDir, SIGNING_DIR);
+  if (!fs.existsSync(path.join(dir, SIGNING_KEY_FILE))) {
+    if (env === 'production') {
+      throw new SigningKeyError(
+        `disclosure signing key missing: put ${SIGNING_DIR}/${SIGNING_KEY_FILE} and ${SIGNING_CERT_FILE} in KEYS_DIR`,
+      );
+    }
+    generateDevelopmentMaterial(keysDir);
+  }
+  return readMaterial(dir);
+}
+
+function readMaterial(dir: string): SigningMaterial {
+  let privateKey: KeyObject;
+  let certificate: forge.pki.Certificate;
+  try {
+    privateKey = createPrivateKey(fs.readFileSync(path.join(dir, SIGNING_KEY_FILE)));
+    certificate = forge.pki.certificateFromPem(
+      fs.readFileSync(path.join(dir, SIGNING_CERT_FILE), 'utf8'),
+    );
+  } catch {
+    // The cause may quote file content: it is not passed on.
+    throw new SigningKeyError(
+      'disclosure signing key or certificate cannot be read (PEM, RSA expected)',
+    );
+  }
+  if (privateKey.asymmetricKeyType !== 'rsa') {
+    throw new SigningKeyError('disclosure signing key must be an RSA key');
+  }
+  const certificatePem = forge.pki.certificateToPem(certificate);
+  const certKey = createPublicKey(certificatePem).export({ type: 'spki', format: 'der' });
+  const ownKey = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
+  if (!certKey.equals(ownKey)) {
+    throw new SigningKeyError('disclosure signing certificate does not match the signing key');
+  }
+  return { privateKey, certificate, certificatePem };
+}
+
+/**
+ * Writes a fresh key and self-signed certificate. Both go to a temporary
+ * folder renamed into place in one step, so two processes starting at once
+ * never pair one's key with the other's certificate: the loser's rename fails
+ * and it reads the winner's pair.
+ */
+function generateDevelopmentMaterial(keysDir: string): void {
+  fs.mkdirSync(keysDir, { recursive: true, mode: 0o700 });
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 3072 });
+  const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  const certificatePem = selfSignedCertificate(
+    keyPem,
+    publicKey.export({ type: 'spki', format: 'pem' }) as string,
+  );
+
+  const staging = fs.mkdtempSync(path.join(keysDir, `.${SIGNING_DIR}-`));
+  fs.writeFileSync(path.join(staging, SIGNING_KEY_FILE), keyPem, { mode: 0o600 });
+  fs.writeFileSync(path.join(staging, SIGNING_CERT_FILE), certificatePem, { mode: 0o644 });
+  try {
+    fs.renameSync(staging, path.join(keysDir, SIGNING_DIR));
+  } catch (error) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+  }
+}
+
+function selfSignedCertificate(privateKeyPem: string, publicKeyPem: string): string {
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(publicKeyPem);
+  // Positive 128-bit serial (leading byte below 0x80).
+  cert.serialNumber = `01${randomBytes(15).toString('hex')}`;
+  cert.validity.notBefore = new Date(Date.now() - 60_000);
+  cert.validity.notAfter = new Date(Date.now() + 2 * 365 * 24 * 3600 * 1000);
+  const name = [
+    { name: 'commonName', value: 'customs-identity disclosure signing (development)' },
+    { name: 'organizationName', value: 'customs-identity-service' },
+  ];
+  cert.setSubject(name);
+  cert.setIssuer(name);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, nonRepudiation: true },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  // A one-off at generation time: forge's own RSA is fine here.
+  cert.sign(forge.pki.privateKeyFromPem(privateKeyPem), forge.md.sha256.create());
+  return forge.pki.certificateToPem(cert);
+}

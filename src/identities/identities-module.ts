@@ -1,0 +1,86 @@
+import type { Connection } from 'mongoose';
+import type { AccessLog } from '../audit/audit-types';
+import type { Config } from '../config';
+import type { CryptoModule } from '../crypto/crypto-module';
+import type { RouteDefinition } from '../http/route';
+import { identitiesRoutes } from './identities-routes';
+import { createIdentitiesService, type IdentitiesService } from './identities-service';
+import { createIdentitiesStore } from './identities-store';
+import type { DisclosureReceipts, IdentitiesStore } from './identities-types';
+import type { IdentityDirectory } from './identity-directory';
+import { createIdentityDirectory } from './identity-directory-service';
+import {
+  createDisabledProvider,
+  createIdentityVerifier,
+  createSimulatorProvider,
+  type IdentityVerificationProvider,
+} from './identity-verification';
+
+export interface IdentitiesModule {
+  routes: RouteDefinition[];
+  service: IdentitiesService;
+  directory: IdentityDirectory;
+  store: IdentitiesStore;
+  /** The disclosure capability plugs in its receipts here; export lists them from then on. */
+  useDisclosureReceipts(receipts: DisclosureReceipts): void;
+  ensureIndexes(): Promise<void>;
+}
+
+export function createVerificationProvider(
+  config: Pick<Config, 'idv'>,
+): IdentityVerificationProvider {
+  switch (config.idv.provider) {
+    case 'simulator':
+      return createSimulatorProvider({
+        latencyMs: config.idv.simulatorLatencyMs,
+        failureRate: config.idv.simulatorFailureRate,
+      });
+    case 'disabled':
+      return createDisabledProvider();
+  }
+}
+
+/** Wiring for identities: store, service, directory and routes on one connection. */
+export function createIdentitiesModule(
+  {
+    connection,
+    crypto,
+    accessLog,
+    provider,
+  }: {
+    connection: Connection;
+    crypto: Pick<CryptoModule, 'fieldCipher' | 'blindIndex'>;
+    accessLog: AccessLog;
+    /** Overrides the configured provider (tests inject one). */
+    provider?: IdentityVerificationProvider;
+  },
+  config: Pick<Config, 'idv' | 'photoMaxBytes'>,
+): IdentitiesModule {
+  const store = createIdentitiesStore(connection);
+  let receipts: DisclosureReceipts | null = null;
+  const verifier = createIdentityVerifier(provider ?? createVerificationProvider(config), {
+    timeoutMs: config.idv.timeoutMs,
+  });
+  const service = createIdentitiesService({
+    identitiesStore: store,
+    fieldCipher: crypto.fieldCipher,
+    blindIndex: crypto.blindIndex,
+    verifier,
+    accessLog,
+    disclosureReceipts: () => receipts,
+  });
+  return {
+    routes: identitiesRoutes(service, config),
+    service,
+    directory: createIdentityDirectory({
+      identitiesStore: store,
+      fieldCipher: crypto.fieldCipher,
+      blindIndex: crypto.blindIndex,
+    }),
+    store,
+    useDisclosureReceipts(next) {
+      receipts = next;
+    },
+    ensureIndexes: () => store.ensureIndexes(),
+  };
+}

@@ -1,0 +1,183 @@
+import { Schema, type Connection, type Model } from 'mongoose';
+import { isDuplicateKey } from '../crypto/keyring-store';
+import {
+  IDENTITIES_COLLECTION,
+  PHOTO_SIDES,
+  PHOTOS_COLLECTION,
+  type IdentitiesStore,
+  type IdentityRecord,
+  type PhotoRecord,
+} from './identities-types';
+
+const identitySchema = new Schema<IdentityRecord>(
+  {
+    id: { type: String, required: true },
+    userId: { type: String, required: true },
+    status: { type: String, required: true, enum: ['ACTIVE', 'DELETED'] },
+    verificationStatus: {
+      type: String,
+      required: true,
+      enum: ['VERIFIED', 'MISMATCH', 'UNVERIFIED'],
+    },
+    verifiedAt: { type: Date, default: null },
+    idNumberIndex: { type: String, required: true },
+    nameIndex: { type: String, default: null },
+    name: { type: String, default: null },
+    idNumber: { type: String, default: null },
+    phone: { type: String, default: null },
+    flags: { type: [String], default: [] },
+    consent: {
+      type: new Schema(
+        {
+          policyVersion: { type: String, required: true },
+          sensitiveDataConsent: { type: Boolean, required: true },
+          guardianConsent: { type: Boolean, default: null },
+          consentedAt: { type: Date, required: true },
+        },
+        { _id: false },
+      ),
+      required: true,
+    },
+    relation: { type: String, required: true, enum: ['self', 'other'] },
+    registeredBy: {
+      type: new Schema(
+        { userId: { type: String, required: true }, clientId: { type: String, required: true } },
+        { _id: false },
+      ),
+      required: true,
+    },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+    deletedAt: { type: Date, default: null },
+  },
+  { collection: IDENTITIES_COLLECTION, versionKey: false },
+);
+identitySchema.index({ id: 1 }, { unique: true });
+// Idempotent registration: one identity per user and id number (by blind index).
+identitySchema.index({ userId: 1, idNumberIndex: 1 }, { unique: true });
+
+const photoSchema = new Schema<PhotoRecord>(
+  {
+    identityId: { type: String, required: true },
+    side: { type: String, required: true, enum: PHOTO_SIDES },
+    data: { type: String, required: true },
+    updatedAt: { type: Date, required: true },
+  },
+  { collection: PHOTOS_COLLECTION, versionKey: false },
+);
+photoSchema.index({ identityId: 1, side: 1 }, { unique: true });
+
+function modelOf<T>(connection: Connection, name: string, schema: Schema<T>): Model<T> {
+  return (connection.models[name] as Model<T> | undefined) ?? connection.model<T>(name, schema);
+}
+
+function toRecord(document: IdentityRecord): IdentityRecord {
+  return {
+    id: document.id,
+    userId: document.userId,
+    status: document.status,
+    verificationStatus: document.verificationStatus,
+    verifiedAt: document.verifiedAt ?? null,
+    idNumberIndex: document.idNumberIndex,
+    nameIndex: document.nameIndex ?? null,
+    name: document.name ?? null,
+    idNumber: document.idNumber ?? null,
+    phone: document.phone ?? null,
+    flags: [...(document.flags ?? [])],
+    consent: {
+      policyVersion: document.consent.policyVersion,
+      sensitiveDataConsent: true,
+      guardianConsent: document.consent.guardianConsent ?? null,
+      consentedAt: document.consent.consentedAt,
+    },
+    relation: document.relation,
+    registeredBy: {
+      userId: document.registeredBy.userId,
+      clientId: document.registeredBy.clientId,
+    },
+    createdAt: document.createdAt,
+    updatedAt: document.updatedAt,
+    deletedAt: document.deletedAt ?? null,
+  };
+}
+
+export function createIdentitiesStore(connection: Connection): IdentitiesStore {
+  const identities = modelOf(connection, 'Identity', identitySchema);
+  const photos = modelOf(connection, 'IdentityPhoto', photoSchema);
+  return {
+    async insert(record) {
+      try {
+        await identities.create(record);
+        return 'inserted';
+      } catch (error) {
+        if (isDuplicateKey(error)) return 'duplicate';
+        throw error;
+      }
+    },
+    async findById(id) {
+      const found = await identities.findOne({ id }).lean<IdentityRecord>();
+      return found ? toRecord(found) : null;
+    },
+    async findActiveByUserAndIndex(userId, idNumberIndex) {
+      const found = await identities
+        .findOne({ userId, idNumberIndex, status: 'ACTIVE' })
+        .lean<IdentityRecord>();
+      return found ? toRecord(found) : null;
+    },
+    async updateFields(id, changes, at) {
+      const result = await identities.updateOne(
+        { id, status: 'ACTIVE' },
+        { $set: { ...changes, updatedAt: at } },
+      );
+      return result.matchedCount === 1;
+    },
+    async remove(id) {
+      await identities.deleteOne({ id });
+      await photos.deleteMany({ identityId: id });
+    },
+    async markDeleted(id, at) {
+      const result = await identities.updateOne(
+        { id, status: 'ACTIVE' },
+        {
+          $set: {
+            status: 'DELETED',
+            idNumberIndex: `deleted:${id}`,
+            nameIndex: null,
+            name: null,
+            idNumber: null,
+            phone: null,
+            deletedAt: at,
+            updatedAt: at,
+          },
+        },
+      );
+      return result.modifiedCount === 1;
+    },
+    async putPhoto(photo) {
+      await photos.updateOne(
+        { identityId: photo.identityId, side: photo.side },
+        { $set: { data: photo.data, updatedAt: photo.updatedAt } },
+        { upsert: true },
+      );
+    },
+    async findPhotos(identityId) {
+      const found = await photos.find({ identityId }).lean<PhotoRecord[]>();
+      return found.map((photo) => ({
+        identityId: photo.identityId,
+        side: photo.side,
+        data: photo.data,
+        updatedAt: photo.updatedAt,
+      }));
+    },
+    async deletePhoto(identityId, side) {
+      await photos.deleteOne({ identityId, side });
+    },
+    async deletePhotos(identityId) {
+      await photos.deleteMany({ identityId });
+    },
+    async ensureIndexes() {
+      await identities.createIndexes();
+      await photos.createIndexes();
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { BlindIndex } from '../crypto/blind-index';
+import type { FieldCipher } from '../crypto/field-cipher-types';
+import { DecryptionFailed, NotFound } from '../errors';
+import { fieldRef } from './identities-service';
+import type { IdentitiesStore } from './identities-types';
+import type { IdentityDirectory } from './identity-directory';
+import { parseIdNumber } from './identity-number';
+import { nameProblem, normaliseName } from './personal-fields';
+
+function sameIndex(a: string | null, b: string): boolean {
+  if (a === null || a.length !== b.length) return false;
+  return timingSafeEqual(Buffer.from(a), Buffer.from(b));
+}
+
+/**
+ * What checkout (quota) and disclosure see of identities. Nothing here writes
+ * an access-log event: the callers do, with their own action and purpose.
+ */
+export function createIdentityDirectory({
+  identitiesStore,
+  fieldCipher,
+  blindIndex,
+}: {
+  identitiesStore: IdentitiesStore;
+  fieldCipher: FieldCipher;
+  blindIndex: BlindIndex;
+}): IdentityDirectory {
+  return {
+    async findBuyer(identityId) {
+      if (typeof identityId !== 'string') return null;
+      const record = await identitiesStore.findById(identityId);
+      if (!record || record.status !== 'ACTIVE') return null;
+      return {
+        identityId: record.id,
+        userId: record.userId,
+        verificationStatus: record.verificationStatus,
+        // Creation refuses a record without the separate consent (and the guardian's, under 14).
+        consentRecorded: record.consent.sensitiveDataConsent === true,
+      };
+    },
+
+    async payerMatches(identityId, payer) {
+      if (typeof payer?.name !== 'string' || typeof payer?.idNumber !== 'string') return false;
+      const record = await identitiesStore.findById(identityId);
+      if (!record || record.status !== 'ACTIVE') return false;
+      const parsed = parseIdNumber(payer.idNumber);
+      const name = normaliseName(payer.name);
+      if (!parsed.ok || nameProblem(name)) return false;
+      // Both are checked (no short cut), so timing does not tell which one differed.
+      const idMatches = sameIndex(record.idNumberIndex, blindIndex.idNumber(parsed.id.value));
+      const nameMatches = sameIndex(record.nameIndex, blindIndex.name(name));
+      return idMatches && nameMatches;
+    },
+
+    async revealBuyer(identityId) {
+      const record = await identitiesStore.findById(identityId);
+      if (!record) throw new NotFound('identity');
+      if (record.status !== 'ACTIVE' || !record.name || !record.idNumber || !record.phone) {
+        throw new DecryptionFailed();
+      }
+      return {
+        name: await fieldCipher.decryptText(fieldRef(record.id, 'name'), record.name),
+        idNumber: await fieldCipher.decryptText(fieldRef(record.id, 'idNumber'), record.idNumber),
+        phone: await fieldCipher.decryptText(fieldRef(record.id, 'phone'), record.phone),
+      };
+    },
+  };
+}

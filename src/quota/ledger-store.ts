@@ -1,0 +1,249 @@
+import { Schema, type Connection } from 'mongoose';
+import { ServiceUnavailable } from '../errors';
+import {
+  applyChange,
+  balances,
+  type LedgerChange,
+  type LedgerEntry,
+  type LedgerState,
+  type LedgerStatus,
+} from './ledger';
+
+/**
+ * Persistence of the yearly quota ledgers.
+ *
+ * Every change is committed by INSERTING the next version document
+ * `_id: "<identityId>:<year>:<seq>"` into `quota_journal`. A unique `_id` is
+ * the compare-and-set: of two writers that read version n, exactly one can
+ * insert n+1; the other re-reads and decides again. This is atomic on MongoDB
+ * and also on FerretDB 1.x, whose SQLite backend applies updates as
+ * read-then-write without re-checking the filter (a conditional `$inc` there
+ * loses concurrent updates; see notes/ferretdb-atomicity.md).
+ *
+ * `quota_ledgers` holds one document per buyer and year, `_id:
+ * "<identityId>:<year>"`: the latest state as a snapshot, written after each
+ * commit. It is only a starting point for reads: a reader follows the journal
+ * from the snapshot's version to the newest one, so a snapshot left behind by
+ * a crash or an out-of-order write costs a read, never a wrong answer.
+ * All lookups are by `_id` alone (the only filter FerretDB's SQLite backend
+ * answers from an index).
+ */
+
+export interface LedgerStore {
+  /**
+   * The ledger's state: the snapshot, followed to the newest version when
+   * `fresh` (or when there is no snapshot). `genesis` is the state before any
+   * commit.
+   */
+  read(genesis: LedgerState, options: { fresh: boolean }): Promise<LedgerState>;
+  /** Follows the journal from `state` to the newest committed version. */
+  catchUp(state: LedgerState): Promise<LedgerState>;
+  /** Commits `change` as version state.seq + 1. Null when another writer took that version. */
+  commit(state: LedgerState, change: LedgerChange): Promise<LedgerState | null>;
+  ensureIndexes(): Promise<void>;
+}
+
+interface EntryDocument {
+  o: string;
+  s: LedgerStatus;
+  a: number;
+  at: Date;
+  r: Date | null;
+}
+
+interface SnapshotDocument {
+  _id: string;
+  identityId: string;
+  year: number;
+  seq: number;
+  limitFen: number;
+  limitFrom: Date;
+  usedFen: number;
+  reservedFen: number;
+  remainingFen: number;
+  entries: EntryDocument[];
+  updatedAt: Date;
+}
+
+interface JournalDocument {
+  _id: string;
+  identityId: string;
+  year: number;
+  seq: number;
+  orderNo: string;
+  from: LedgerStatus | null;
+  to: LedgerStatus;
+  amountFen: number;
+  at: Date;
+  releasedAt: Date | null;
+  limitFen: number;
+  limitFrom: Date;
+  usedFen: number;
+  reservedFen: number;
+  remainingFen: number;
+}
+
+const snapshotSchema = new Schema<SnapshotDocument>(
+  {
+    _id: { type: String, required: true },
+    identityId: { type: String, required: true },
+    year: { type: Number, required: true },
+    seq: { type: Number, required: true },
+    limitFen: { type: Number, required: true },
+    limitFrom: { type: Date, required: true },
+    usedFen: Number,
+    reservedFen: Number,
+    remainingFen: Number,
+    entries: [{ _id: false, o: String, s: String, a: Number, at: Date, r: Date }],
+    updatedAt: Date,
+  },
+  { collection: 'quota_ledgers', versionKey: false },
+);
+
+const journalSchema = new Schema<JournalDocument>(
+  {
+    _id: { type: String, required: true },
+    identityId: { type: String, required: true },
+    year: { type: Number, required: true },
+    seq: { type: Number, required: true },
+    orderNo: { type: String, required: true },
+    from: { type: String, default: null },
+    to: { type: String, required: true },
+    amountFen: { type: Number, required: true },
+    at: { type: Date, required: true },
+    releasedAt: { type: Date, default: null },
+    limitFen: Number,
+    limitFrom: Date,
+    usedFen: Number,
+    reservedFen: Number,
+    remainingFen: Number,
+  },
+  { collection: 'quota_journal', versionKey: false },
+);
+
+const DUPLICATE_KEY = 11000;
+
+export function isDuplicateKey(error: unknown): boolean {
+  return (error as { code?: unknown })?.code === DUPLICATE_KEY;
+}
+
+export function ledgerKey(identityId: string, year: number): string {
+  return `${identityId}:${year}`;
+}
+
+function fromSnapshot(document: SnapshotDocument): LedgerState {
+  return {
+    identityId: document.identityId,
+    year: document.year,
+    seq: document.seq,
+    limitFen: document.limitFen,
+    limitFrom: document.limitFrom,
+    entries: new Map<string, LedgerEntry>(
+      (document.entries ?? []).map((entry) => [
+        entry.o,
+        { status: entry.s, amountFen: entry.a, at: entry.at, releasedAt: entry.r ?? null },
+      ]),
+    ),
+  };
+}
+
+function toSnapshot(state: LedgerState, now: Date): SnapshotDocument {
+  return {
+    _id: ledgerKey(state.identityId, state.year),
+    identityId: state.identityId,
+    year: state.year,
+    seq: state.seq,
+    limitFrom: state.limitFrom,
+    ...balances(state),
+    entries: [...state.entries].map(([orderNo, entry]) => ({
+      o: orderNo,
+      s: entry.status,
+      a: entry.amountFen,
+      at: entry.at,
+      r: entry.releasedAt,
+    })),
+    updatedAt: now,
+  };
+}
+
+function changeOf(document: JournalDocument): LedgerChange {
+  return {
+    orderNo: document.orderNo,
+    from: document.from ?? null,
+    to: document.to,
+    amountFen: document.amountFen,
+    at: document.at,
+    releasedAt: document.releasedAt ?? null,
+    limitFen: document.limitFen,
+    limitFrom: document.limitFrom,
+  };
+}
+
+/** A chain longer than this between snapshot and newest version means something is badly wrong. */
+const MAX_CATCH_UP = 10_000;
+
+export function createLedgerStore(connection: Connection): LedgerStore {
+  const snapshots = connection.model<SnapshotDocument>('QuotaLedger', snapshotSchema);
+  const journal = connection.model<JournalDocument>('QuotaJournal', journalSchema);
+
+  async function catchUp(state: LedgerState): Promise<LedgerState> {
+    const key = ledgerKey(state.identityId, state.year);
+    let current = state;
+    for (let step = 0; step < MAX_CATCH_UP; step += 1) {
+      const next = await journal.findById(`${key}:${current.seq + 1}`).lean<JournalDocument>();
+      if (!next) return current;
+      current = applyChange(current, changeOf(next));
+    }
+    throw new ServiceUnavailable('The quota ledger cannot be read right now.');
+  }
+
+  return {
+    async read(genesis, { fresh }) {
+      const snapshot = await snapshots
+        .findById(ledgerKey(genesis.identityId, genesis.year))
+        .lean<SnapshotDocument>();
+      if (snapshot && !fresh) return fromSnapshot(snapshot);
+      return catchUp(snapshot ? fromSnapshot(snapshot) : genesis);
+    },
+
+    catchUp,
+
+    async commit(state, change) {
+      const next = applyChange(state, change);
+      const key = ledgerKey(state.identityId, state.year);
+      const document: JournalDocument = {
+        _id: `${key}:${next.seq}`,
+        identityId: state.identityId,
+        year: state.year,
+        seq: next.seq,
+        orderNo: change.orderNo,
+        from: change.from,
+        to: change.to,
+        amountFen: change.amountFen,
+        at: change.at,
+        releasedAt: change.releasedAt,
+        limitFrom: change.limitFrom,
+        ...balances(next),
+      };
+      try {
+        // Raw driver insert: the journal write is the hot path and needs no casting.
+        await journal.collection.insertOne(document as never);
+      } catch (error) {
+        if (isDuplicateKey(error)) return null;
+        throw error;
+      }
+      // The snapshot is a hint: losing this write (crash, race, outage) costs
+      // readers a step, never a wrong answer, and the commit above stands.
+      await snapshots.collection
+        .replaceOne({ _id: key } as never, toSnapshot(next, change.at), { upsert: true })
+        .catch(() => undefined);
+      return next;
+    },
+
+    async ensureIndexes() {
+      await Promise.all([snapshots.createCollection(), journal.createCollection()]).catch(
+        () => undefined,
+      );
+    },
+  };
+}

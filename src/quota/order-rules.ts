@@ -1,0 +1,80 @@
+import type { OrderItem, TaxBreakdown } from './order-lifecycle-types';
+import { divide, fromInteger, multiply } from './money';
+import type { CbecPolicy } from './policy';
+import { computeTax, type CategoryValue } from './tax';
+import { beijingYear } from './beijing-time';
+
+/** The money side of an order, as the CBEC rules see it. */
+export interface OrderFigures {
+  goodsValueFen: number;
+  /** goods + freight + insurance; discounts (non-cash deductions) are not subtracted. */
+  taxableFen: number;
+  /** Exactly one piece: one item line with qty 1. */
+  singlePiece: boolean;
+  perOrderLimitFen: number;
+  /** Above the per-order limit with more than one piece: not allowed through CBEC. */
+  overPerOrderLimit: boolean;
+  /** Above the per-order limit as a single piece: allowed, taxed in full, counted. */
+  singleItemException: boolean;
+  tax: TaxBreakdown;
+  quotaYear: number;
+}
+
+export interface OrderMoney {
+  items: OrderItem[];
+  freightFen: number;
+  insuranceFen: number;
+  orderedAt: Date;
+}
+
+export function evaluateOrder(policy: CbecPolicy, order: OrderMoney): OrderFigures {
+  const goodsValueFen = order.items.reduce((sum, item) => sum + item.qty * item.unitPriceFen, 0);
+  const taxableFen = goodsValueFen + order.freightFen + order.insuranceFen;
+  const pieces = order.items.reduce((sum, item) => sum + item.qty, 0);
+  const singlePiece = pieces === 1;
+  const { perOrderFen } = policy.limitsAt(order.orderedAt);
+  const overLimit = taxableFen > perOrderFen;
+  const mode = overLimit && singlePiece
+    ? ({ kind: 'full' } as const)
+    : ({ kind: 'within-limits', share: policy.withinLimitShareAt(order.orderedAt) } as const);
+  return {
+    goodsValueFen,
+    taxableFen,
+    singlePiece,
+    perOrderLimitFen: perOrderFen,
+    overPerOrderLimit: overLimit && !singlePiece,
+    singleItemException: overLimit && singlePiece,
+    tax: computeTax(taxableFen, apportion(policy, order, goodsValueFen, taxableFen), mode),
+    quotaYear: beijingYear(order.orderedAt),
+  };
+}
+
+/**
+ * Splits the taxable value by goods category, freight and insurance pro rata
+ * to goods value, exactly (fractions of a fen are kept until the final rounding).
+ */
+function apportion(
+  policy: CbecPolicy,
+  order: OrderMoney,
+  goodsValueFen: number,
+  taxableFen: number,
+): CategoryValue[] {
+  const at = order.orderedAt;
+  if (goodsValueFen === 0) {
+    return [
+      { taxable: fromInteger(taxableFen), rates: policy.ratesAt(policy.defaultCategory, at) },
+    ];
+  }
+  const goodsByCategory = new Map<string, number>();
+  for (const item of order.items) {
+    goodsByCategory.set(
+      item.category,
+      (goodsByCategory.get(item.category) ?? 0) + item.qty * item.unitPriceFen,
+    );
+  }
+  const scale = divide(fromInteger(taxableFen), fromInteger(goodsValueFen));
+  return [...goodsByCategory].map(([category, goods]) => ({
+    taxable: multiply(fromInteger(goods), scale),
+    rates: policy.ratesAt(category, at),
+  }));
+}

@@ -1,0 +1,136 @@
+import { Schema, type Connection } from 'mongoose';
+import { isDuplicateKey } from './ledger-store';
+import type { HoldRecord, OrderRecord, OrdersStore } from './orders-types';
+
+/**
+ * Orders (`orders`) and holds (`order_holds`), both keyed by
+ * `_id: orderNo`: the unique `_id` makes "first verify of this order number"
+ * atomic on every engine, and every lookup is by `_id` alone.
+ */
+
+type OrderDocument = Omit<OrderRecord, 'orderNo'> & { _id: string };
+type HoldDocument = Omit<HoldRecord, 'orderNo'> & { _id: string };
+
+const orderSchema = new Schema<OrderDocument>(
+  {
+    _id: { type: String, required: true },
+    identityId: { type: String, required: true },
+    status: { type: String, required: true },
+    requestHash: { type: String, required: true },
+    personalHash: { type: String, default: null },
+    items: [
+      {
+        _id: false,
+        sku: String,
+        name: String,
+        qty: Number,
+        unitPriceFen: Number,
+        category: String,
+      },
+    ],
+    goodsValueFen: Number,
+    freightFen: Number,
+    insuranceFen: Number,
+    discountFen: Number,
+    taxableFen: Number,
+    tax: Schema.Types.Mixed,
+    singleItemException: Boolean,
+    customsCode: String,
+    carrierCode: String,
+    orderedAt: Date,
+    quotaYear: Number,
+    consignee: { type: String, default: null },
+    result: Schema.Types.Mixed,
+    createdAt: Date,
+    updatedAt: Date,
+    confirmedAt: { type: Date, default: null },
+    releasedAt: { type: Date, default: null },
+  },
+  { collection: 'orders', versionKey: false },
+);
+
+const holdSchema = new Schema<HoldDocument>(
+  {
+    _id: { type: String, required: true },
+    identityId: { type: String, required: true },
+    quotaYear: { type: Number, required: true },
+    requestHash: { type: String, required: true },
+    personalHash: { type: String, default: null },
+    createdAt: { type: Date, required: true },
+  },
+  { collection: 'order_holds', versionKey: false },
+);
+
+function toOrder({ _id, ...rest }: OrderDocument): OrderRecord {
+  return {
+    ...rest,
+    orderNo: _id,
+    personalHash: rest.personalHash ?? null,
+    consignee: rest.consignee ?? null,
+    confirmedAt: rest.confirmedAt ?? null,
+    releasedAt: rest.releasedAt ?? null,
+  };
+}
+
+function toHold({ _id, ...rest }: HoldDocument): HoldRecord {
+  return { ...rest, orderNo: _id, personalHash: rest.personalHash ?? null };
+}
+
+async function insertUnique(insert: () => Promise<unknown>): Promise<'inserted' | 'duplicate'> {
+  try {
+    await insert();
+    return 'inserted';
+  } catch (error) {
+    if (isDuplicateKey(error)) return 'duplicate';
+    throw error;
+  }
+}
+
+export function createOrdersStore(connection: Connection): OrdersStore {
+  const orders = connection.model<OrderDocument>('CheckoutOrder', orderSchema);
+  const holds = connection.model<HoldDocument>('CheckoutHold', holdSchema);
+
+  return {
+    async findOrder(orderNo) {
+      const found = await orders.findById(orderNo).lean<OrderDocument>();
+      return found ? toOrder(found) : null;
+    },
+
+    insertOrder({ orderNo, ...rest }) {
+      // Raw driver insert on the hot path: the record is built and typed here.
+      return insertUnique(() => orders.collection.insertOne({ _id: orderNo, ...rest } as never));
+    },
+
+    async setStatus(orderNo, changes) {
+      await orders.collection.updateOne({ _id: orderNo } as never, { $set: changes });
+    },
+
+    async findHold(orderNo) {
+      const found = await holds.findById(orderNo).lean<HoldDocument>();
+      return found ? toHold(found) : null;
+    },
+
+    insertHold({ orderNo, ...rest }) {
+      return insertUnique(() => holds.collection.insertOne({ _id: orderNo, ...rest } as never));
+    },
+
+    async deleteHold(orderNo) {
+      await holds.collection.deleteOne({ _id: orderNo } as never);
+    },
+
+    async listHolds(after, limit) {
+      const found = await holds
+        .find(after === null ? {} : { _id: { $gt: after } })
+        .sort({ _id: 1 })
+        .limit(limit)
+        .lean<HoldDocument[]>();
+      return found.map(toHold);
+    },
+
+    async ensureIndexes() {
+      await Promise.all([orders.createCollection(), holds.createCollection()]).catch(
+        () => undefined,
+      );
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import type { EncryptedField } from '../crypto/field-cipher-types';
+import type { LedgerStatus } from './ledger';
+import type { OrderItem, TaxBreakdown } from './order-lifecycle-types';
+
+export type Decision = 'APPROVED' | 'REJECTED';
+
+export const REASON_CODES = [
+  'IDENTITY_NOT_FOUND',
+  'IDENTITY_NOT_VERIFIED',
+  'CONSENT_REQUIRED',
+  'PAYER_MISMATCH',
+  'SINGLE_LIMIT_EXCEEDED',
+  'ANNUAL_LIMIT_EXCEEDED',
+] as const;
+export type ReasonCode = (typeof REASON_CODES)[number];
+
+export interface Reason {
+  code: ReasonCode;
+  message: string;
+}
+
+export interface QuotaView {
+  year: number;
+  limitFen: number;
+  usedFen: number;
+  reservedFen: number;
+  remainingFen: number;
+}
+
+/** The verify answer, stored with the order so a retry gets exactly the same one. */
+export interface VerifyResult {
+  orderNo: string;
+  decision: Decision;
+  reasons: Reason[];
+  quota: QuotaView;
+  quotaSource: 'LOCAL' | 'CUSTOMS';
+  tax: TaxBreakdown;
+}
+
+/**
+ * How a repeated verify is recognised: a SHA-256 of the request without its
+ * personal fields in the clear, and one of the personal fields (payer,
+ * consignee) encrypted under the buyer's data key, so the stored digest can
+ * neither be brute-forced back to an id number nor outlive the buyer's
+ * deletion. Null when there was no buyer to encrypt it for.
+ */
+export interface RequestFingerprint {
+  requestHash: string;
+  personalHash: EncryptedField | null;
+}
+
+export interface OrderRecord extends RequestFingerprint {
+  orderNo: string;
+  identityId: string;
+  /** A cache of the ledger's status for this order (the ledger is authoritative). */
+  status: LedgerStatus;
+  items: OrderItem[];
+  goodsValueFen: number;
+  freightFen: number;
+  insuranceFen: number;
+  discountFen: number;
+  taxableFen: number;
+  tax: TaxBreakdown;
+  singleItemException: boolean;
+  customsCode: string;
+  carrierCode: string;
+  orderedAt: Date;
+  quotaYear: number;
+  /** `{name, phone, address}` as JSON, under the buyer's data key; only on approved orders. */
+  consignee: EncryptedField | null;
+  result: VerifyResult;
+  createdAt: Date;
+  updatedAt: Date;
+  confirmedAt: Date | null;
+  releasedAt: Date | null;
+}
+
+/**
+ * An order with unfinished work: a verify in progress (no order record yet),
+ * a reservation waiting for payment, or listeners that have not yet run. The
+ * sweeper walks these; they are few, so it never scans the orders.
+ */
+export interface HoldRecord extends RequestFingerprint {
+  orderNo: string;
+  identityId: string;
+  quotaYear: number;
+  createdAt: Date;
+}
+
+export interface OrdersStore {
+  findOrder(orderNo: string): Promise<OrderRecord | null>;
+  insertOrder(order: OrderRecord): Promise<'inserted' | 'duplicate'>;
+  setStatus(
+    orderNo: string,
+    changes: Pick<OrderRecord, 'status' | 'updatedAt'> &
+      Partial<Pick<OrderRecord, 'confirmedAt' | 'releasedAt'>>,
+  ): Promise<void>;
+  findHold(orderNo: string): Promise<HoldRecord | null>;
+  insertHold(hold: HoldRecord): Promise<'inserted' | 'duplicate'>;
+  deleteHold(orderNo: string): Promise<void>;
+  /** Holds in orderNo order, after `after`. */
+  listHolds(after: string | null, limit: number): Promise<HoldRecord[]>;
+  ensureIndexes(): Promise<void>;
+}

@@ -1,0 +1,187 @@
+import Joi from 'joi';
+import { defineRoutes, type Role } from '../http/route';
+import type { CheckoutService, VerifyRequest } from './checkout-service';
+import type { OrderLifecycleService } from './order-lifecycle-service';
+import type { QuotaService } from './quota-service';
+import type { CbecPolicy } from './policy';
+
+/**
+ * All of checkout is the checkout role's, `return` included: the platform is
+ * the party that files the return with customs (through its broker) and
+ * receives the approval, so it is the one to report it; a broker's client
+ * only acknowledges declarations. See README "Checkout and quota".
+ */
+const ROLES: readonly Role[] = ['checkout'];
+const TAG = 'Checkout and quota';
+
+const MAX_FEN = 100_000_000; // 1,000,000 yuan: far above any CBEC order, far below unsafe integers
+
+/** Order numbers become ledger keys: letters, digits, `_` and `-`, starting with a letter or digit. */
+const orderNo = Joi.string()
+  .pattern(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/)
+  .description("The platform's order number");
+const fen = Joi.number().integer().min(0).max(MAX_FEN);
+const partnerCode = Joi.string().pattern(/^[A-Za-z0-9_-]{1,32}$/);
+
+function verifySchema(policy: CbecPolicy) {
+  return Joi.object({
+    orderNo: orderNo.required(),
+    identityId: Joi.string().uuid().required().description('The buyer (orderer, taxpayer)'),
+    payer: Joi.object({
+      name: Joi.string().trim().min(1).max(100).required(),
+      idNumber: Joi.string()
+        .pattern(/^\d{17}[\dXx]$/)
+        .required(),
+    }).required(),
+    items: Joi.array()
+      .items(
+        Joi.object({
+          sku: Joi.string()
+            .pattern(/^[A-Za-z0-9._-]{1,64}$/)
+            .required(),
+          name: Joi.string().trim().min(1).max(200).required(),
+          qty: Joi.number().integer().min(1).max(9999).required(),
+          unitPriceFen: fen.required(),
+          category: Joi.string()
+            .valid(...policy.categoryNames())
+            .default(policy.defaultCategory),
+        }),
+      )
+      .min(1)
+      .max(100)
+      .required(),
+    freightFen: fen.required(),
+    insuranceFen: fen.default(0),
+    discountFen: fen.default(0).description('Non-cash deduction; not subtracted from the taxable value'),
+    orderedAt: Joi.date().iso().description('Default: now. Within the last 24 hours.'),
+    consignee: Joi.object({
+      name: Joi.string().trim().min(1).max(100).required(),
+      phone: Joi.string()
+        .pattern(/^\+?[0-9][0-9 -]{4,19}$/)
+        .required(),
+      address: Joi.string().trim().min(1).max(300).required(),
+    }).required(),
+    customsCode: partnerCode.required().description("The customs broker's partner code"),
+    carrierCode: partnerCode.required().description("The carrier's partner code"),
+  });
+}
+
+const quotaView = Joi.object({
+  year: Joi.number().integer(),
+  limitFen: Joi.number().integer(),
+  usedFen: Joi.number().integer(),
+  reservedFen: Joi.number().integer(),
+  remainingFen: Joi.number().integer(),
+});
+
+const verifyView = Joi.object({
+  orderNo: Joi.string(),
+  decision: Joi.string().valid('APPROVED', 'REJECTED'),
+  reasons: Joi.array().items(Joi.object({ code: Joi.string(), message: Joi.string() })),
+  quota: quotaView,
+  quotaSource: Joi.string().valid('LOCAL', 'CUSTOMS'),
+  tax: Joi.object({
+    taxableFen: Joi.number().integer(),
+    tariffFen: Joi.number().integer(),
+    vatFen: Joi.number().integer(),
+    consumptionTaxFen: Joi.number().integer(),
+    totalTaxFen: Joi.number().integer(),
+  }),
+});
+
+const orderParams = Joi.object({ orderNo: orderNo.required() });
+const statusView = (status: string) =>
+  Joi.object({ orderNo: Joi.string(), status: Joi.string().valid(status) });
+const transitionErrors = {
+  404: { description: 'NOT_FOUND: no such order' },
+  409: { description: 'INVALID_STATE_TRANSITION: not allowed from the current status' },
+};
+
+export function quotaRoutes({
+  checkout,
+  lifecycle,
+  quota,
+  policy,
+}: {
+  checkout: CheckoutService;
+  lifecycle: OrderLifecycleService;
+  quota: QuotaService;
+  policy: CbecPolicy;
+}) {
+  return defineRoutes([
+    {
+      method: 'post',
+      path: '/v1/checkout/verify',
+      summary: 'Verify buyer, payer, quota and tax; approval reserves the taxable value',
+      tag: TAG,
+      roles: ROLES,
+      body: verifySchema(policy),
+      personalData: {
+        action: 'checkout.verify',
+        fields: ['payer.name', 'payer.idNumber', 'consignee.name', 'consignee.phone', 'consignee.address'],
+      },
+      responses: {
+        200: { description: 'APPROVED or REJECTED with reasons', schema: verifyView },
+        409: { description: 'ORDER_CONFLICT: this orderNo was verified with a different body' },
+      },
+      async handler(_req, res, { input, request }) {
+        res.json(await checkout.verify(input.body as VerifyRequest, request));
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/orders/:orderNo/confirm',
+      summary: 'Payment done: the reservation becomes used quota; declaration and shipment READY',
+      tag: TAG,
+      roles: ROLES,
+      params: orderParams,
+      responses: { 200: { description: 'Confirmed', schema: statusView('CONFIRMED') }, ...transitionErrors },
+      async handler(_req, res, { input }) {
+        res.json(await lifecycle.confirm(input.params.orderNo!));
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/orders/:orderNo/cancel',
+      summary: 'Cancel before customs accepted the declaration; releases the quota',
+      tag: TAG,
+      roles: ROLES,
+      params: orderParams,
+      responses: { 200: { description: 'Cancelled', schema: statusView('CANCELLED') }, ...transitionErrors },
+      async handler(_req, res, { input }) {
+        res.json(await lifecycle.cancel(input.params.orderNo!));
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/orders/:orderNo/return',
+      summary: 'A customs-approved return within 30 days of release; the value goes back to the quota',
+      tag: TAG,
+      roles: ROLES,
+      params: orderParams,
+      responses: {
+        200: { description: 'Returned', schema: statusView('RETURNED') },
+        ...transitionErrors,
+        422: { description: 'RETURN_WINDOW_CLOSED: more than 30 days after customs release' },
+      },
+      async handler(_req, res, { input }) {
+        res.json(await lifecycle.returnOrder(input.params.orderNo!));
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/identities/:identityId/quota',
+      summary: "The buyer's annual quota for a year (default: this year in Beijing time)",
+      tag: TAG,
+      roles: ROLES,
+      params: Joi.object({ identityId: Joi.string().uuid().required() }),
+      query: Joi.object({ year: Joi.number().integer().min(2016).max(2100) }),
+      responses: { 200: { description: 'Quota', schema: quotaView }, 404: { description: 'NOT_FOUND' } },
+      async handler(_req, res, { input }) {
+        res.json(
+          await quota.get(input.params.identityId!, input.query.year as number | undefined),
+        );
+      },
+    },
+  ]);
+}

@@ -1,0 +1,77 @@
+import { createTestApp, type TestApp } from './helpers/test-app';
+
+/**
+ * Audit writes are made to fail for real, without mocking the database: a
+ * document is put at this instance's next chain position, so the unique
+ * (stream, seq) index refuses the app's next append.
+ */
+let t: TestApp;
+let auditorKey: string;
+const auth = () => ({ Authorization: `Bearer ${auditorKey}` });
+const events = () => t.connection.collection('audit_events');
+
+beforeAll(async () => {
+  t = await createTestApp();
+  auditorKey = (await t.clientKey('auditor')).apiKey;
+});
+afterAll(() => t.close());
+
+/** Takes the next position of the stream this instance is writing; returns it. */
+async function blockNextAppend(): Promise<{ stream: string; seq: number }> {
+  await t.http().get('/v1/audit-events?limit=1').set(auth()).expect(200);
+  const latest = await events().find().sort({ at: -1, seq: -1 }).limit(1).next();
+  const position = { stream: latest!.stream as string, seq: (latest!.seq as number) + 1 };
+  await events().insertOne({ _id: `${position.stream}:${position.seq}`, ...position } as never);
+  return position;
+}
+
+it.each([
+  ['list', '/v1/audit-events'],
+  ['verify', '/v1/audit-events/verify'],
+  ['export', '/v1/audit-events/export?format=ndjson'],
+])('when the %s event cannot be written, then 503 and no data', async (_label, path) => {
+  await blockNextAppend();
+  const response = await t.http().get(path).set(auth()).set('X-Request-Id', 'req-blocked');
+  expect(response.status).toBe(503);
+  expect(response.headers['content-type']).toMatch(/^application\/json/);
+  expect(Object.keys(response.body)).toEqual(['error']);
+  expect(response.body.error.code).toBe('SERVICE_UNAVAILABLE');
+  expect(await events().countDocuments({ requestId: 'req-blocked' })).toBe(0);
+});
+
+it('when a denied attempt cannot be recorded, then 503 rather than a silent 401', async () => {
+  await blockNextAppend();
+  const response = await t.http().get('/v1/audit-events').set('X-Request-Id', 'req-denied-blocked');
+  expect(response.status).toBe(503);
+  expect(response.body.error.code).toBe('SERVICE_UNAVAILABLE');
+});
+
+it('when a write failed, then the next access is recorded on a fresh stream and verify points at the intruder', async () => {
+  const blocked = await blockNextAppend();
+  await t.http().get('/v1/audit-events').set(auth()).expect(503);
+  const response = await t
+    .http()
+    .get('/v1/audit-events')
+    .set(auth())
+    .set('X-Request-Id', 'req-after')
+    .expect(200);
+  const [after] = await events().find({ requestId: 'req-after' }).toArray();
+  expect(after!.stream).not.toBe(blocked.stream);
+  expect(after!.seq).toBe(1);
+  expect(response.body.items.length).toBeGreaterThan(0);
+
+  const verify = await t.http().get('/v1/audit-events/verify').set(auth()).expect(200);
+  // Every blocked stream ends in a foreign document, and verify names the first such one.
+  expect(verify.body.ok).toBe(false);
+  expect(verify.body.firstInvalid.reason).toBe('HASH_MISMATCH');
+  const intruders = await events()
+    .find({ hash: { $exists: false } })
+    .toArray();
+  expect(intruders.map((doc) => `${doc.stream}:${doc.seq}`)).toContain(
+    `${verify.body.firstInvalid.stream}:${verify.body.firstInvalid.seq}`,
+  );
+
+  await events().deleteMany({ hash: { $exists: false } });
+  const clean = await t.http().get('/v1/audit-events/verify').set(auth()).expect(200);
+  expect(clean.body).toMatchObject({ ok: true });
+});

@@ -1,0 +1,235 @@
+import { eventHash } from '../src/audit/audit-chain';
+import { createTestApp, freshDatabaseName, type TestApp } from './helpers/test-app';
+
+/**
+ * Tampering is done directly in the database, as an attacker with database
+ * access would, on the stream of an instance that has stopped (so no append
+ * races the tampering); verify is asked through the API of a live instance.
+ */
+let live: TestApp;
+let stopped: TestApp;
+let auditorKey: string;
+let stream: string;
+let head: number;
+
+const auth = () => ({ Authorization: `Bearer ${auditorKey}` });
+const events = () => live.connection.collection('audit_events');
+const checkpoints = () => live.connection.collection('audit_checkpoints');
+
+beforeAll(async () => {
+  const DB_NAME = freshDatabaseName();
+  live = await createTestApp({ DB_NAME });
+  stopped = await createTestApp({ DB_NAME });
+  auditorKey = (await live.clientKey('auditor')).apiKey;
+  for (let i = 0; i < 12; i += 1) {
+    await stopped.http().get('/v1/audit-events').set(auth()).expect(200);
+  }
+  ({ stream, seq: head } = positionOf(
+    await stopped.connection.collection('audit_events').find().toArray(),
+  ));
+  await stopped.stop(); // writes its final signed checkpoint at `head`
+});
+
+afterAll(async () => {
+  await stopped.connection.close();
+  await live.close();
+});
+
+function positionOf(documents: Array<Record<string, unknown>>): { stream: string; seq: number } {
+  type Position = { stream: string; seq: number };
+  const last = (documents as Position[]).reduce((a, b) => (a.seq >= b.seq ? a : b));
+  return { stream: last.stream, seq: last.seq };
+}
+
+async function eventAt(seq: number) {
+  const found = await events().findOne({ stream, seq });
+  if (!found) throw new Error(`no event ${seq}`);
+  return found;
+}
+
+async function verify() {
+  const response = await live.http().get('/v1/audit-events/verify').set(auth()).expect(200);
+  return response.body as {
+    ok: boolean;
+    checked: number;
+    firstInvalid?: { stream: string; seq: number; reason: string };
+  };
+}
+
+/** Runs a tampering, checks what verify says, then undoes it and checks the log is whole again. */
+async function tamper(action: () => Promise<void>, undo: () => Promise<void>) {
+  await action();
+  const result = await verify();
+  await undo();
+  expect((await verify()).ok).toBe(true);
+  return result;
+}
+
+it('when nothing was touched, then both streams verify', async () => {
+  const result = await verify();
+  expect(result).toMatchObject({ ok: true });
+  expect(result.checked).toBeGreaterThanOrEqual(head);
+  expect(await checkpoints().findOne({ stream, seq: head })).not.toBeNull();
+});
+
+it('when a field of an event is edited, then verify names that event (HASH_MISMATCH)', async () => {
+  const original = await eventAt(5);
+  const result = await tamper(
+    async () => {
+      await events().updateOne({ _id: original._id }, { $set: { 'actor.role': 'admin' } });
+    },
+    async () => {
+      await events().replaceOne({ _id: original._id }, original);
+    },
+  );
+  expect(result).toMatchObject({
+    ok: false,
+    firstInvalid: { stream, seq: 5, reason: 'HASH_MISMATCH' },
+  });
+});
+
+it('when a field is added to an event, then verify names that event', async () => {
+  const original = await eventAt(3);
+  const result = await tamper(
+    async () => {
+      await events().updateOne({ _id: original._id }, { $set: { note: 'x' } });
+    },
+    async () => {
+      await events().replaceOne({ _id: original._id }, original);
+    },
+  );
+  expect(result.firstInvalid).toEqual({ stream, seq: 3, reason: 'HASH_MISMATCH' });
+});
+
+it('when an event is edited and its hash recomputed, then verify names the next event (CHAIN_BROKEN)', async () => {
+  const original = await eventAt(5);
+  const result = await tamper(
+    async () => {
+      const edited: Record<string, unknown> = { ...original, outcome: 'DENIED' };
+      edited.hash = eventHash(edited);
+      await events().replaceOne({ _id: original._id }, edited);
+    },
+    async () => {
+      await events().replaceOne({ _id: original._id }, original);
+    },
+  );
+  expect(result.firstInvalid).toEqual({ stream, seq: 6, reason: 'CHAIN_BROKEN' });
+});
+
+it('when the rest of the chain is rewritten consistently, then the signed checkpoint catches it', async () => {
+  const originals = await events()
+    .find({ stream, seq: { $gte: 5 } })
+    .sort({ seq: 1 })
+    .toArray();
+  const result = await tamper(
+    async () => {
+      let prevHash = (await eventAt(4)).hash as string;
+      for (const original of originals) {
+        const forged: Record<string, unknown> = { ...original, prevHash };
+        if (original.seq === 5) forged.outcome = 'DENIED';
+        forged.hash = eventHash(forged);
+        prevHash = forged.hash as string;
+        await events().replaceOne({ _id: original._id }, forged);
+      }
+    },
+    async () => {
+      for (const original of originals) await events().replaceOne({ _id: original._id }, original);
+    },
+  );
+  expect(result.firstInvalid).toEqual({ stream, seq: head, reason: 'CHECKPOINT_MISMATCH' });
+});
+
+it('when an event is deleted, then verify names the missing seq (SEQUENCE_GAP)', async () => {
+  const original = await eventAt(7);
+  const result = await tamper(
+    async () => {
+      await events().deleteOne({ _id: original._id });
+    },
+    async () => {
+      await events().insertOne(original);
+    },
+  );
+  expect(result.firstInvalid).toEqual({ stream, seq: 7, reason: 'SEQUENCE_GAP' });
+});
+
+it('when the first event is deleted, then verify names seq 1', async () => {
+  const original = await eventAt(1);
+  const result = await tamper(
+    async () => {
+      await events().deleteOne({ _id: original._id });
+    },
+    async () => {
+      await events().insertOne(original);
+    },
+  );
+  expect(result.firstInvalid).toEqual({ stream, seq: 1, reason: 'SEQUENCE_GAP' });
+});
+
+it('when two events are swapped, then verify names the first of the two', async () => {
+  const fourth = await eventAt(4);
+  const fifth = await eventAt(5);
+  const result = await tamper(
+    async () => {
+      await events().deleteMany({ _id: { $in: [fourth._id, fifth._id] } });
+      await events().insertMany([
+        { ...fifth, _id: fourth._id, seq: 4 },
+        { ...fourth, _id: fifth._id, seq: 5 },
+      ] as never[]);
+    },
+    async () => {
+      await events().deleteMany({ _id: { $in: [fourth._id, fifth._id] } });
+      await events().insertMany([fourth, fifth]);
+    },
+  );
+  expect(result.firstInvalid).toEqual({ stream, seq: 4, reason: 'HASH_MISMATCH' });
+});
+
+it('when the tail of a stream is cut, then the signed checkpoint reveals it (TRUNCATED)', async () => {
+  const tail = await events()
+    .find({ stream, seq: { $gt: head - 2 } })
+    .toArray();
+  expect(tail).toHaveLength(2);
+  const result = await tamper(
+    async () => {
+      await events().deleteMany({ stream, seq: { $gt: head - 2 } });
+    },
+    async () => {
+      await events().insertMany(tail);
+    },
+  );
+  expect(result.firstInvalid).toEqual({ stream, seq: head - 1, reason: 'TRUNCATED' });
+});
+
+it('when a checkpoint is altered, then its signature no longer verifies', async () => {
+  const original = await checkpoints().findOne({ stream, seq: head });
+  const result = await tamper(
+    async () => {
+      await checkpoints().updateOne({ _id: original!._id }, { $set: { seq: head - 2 } });
+    },
+    async () => {
+      await checkpoints().replaceOne({ _id: original!._id }, original!);
+    },
+  );
+  expect(result.firstInvalid).toEqual({
+    stream,
+    seq: head - 2,
+    reason: 'CHECKPOINT_SIGNATURE_INVALID',
+  });
+});
+
+it('when the live stream is edited, then verify names that event too', async () => {
+  const own = await events().findOne({ stream: { $ne: stream } }, { sort: { seq: 1 } });
+  const result = await tamper(
+    async () => {
+      await events().updateOne({ _id: own!._id }, { $set: { requestId: 'forged' } });
+    },
+    async () => {
+      await events().replaceOne({ _id: own!._id }, own!);
+    },
+  );
+  expect(result.firstInvalid).toEqual({
+    stream: own!.stream,
+    seq: own!.seq,
+    reason: 'HASH_MISMATCH',
+  });
+});
