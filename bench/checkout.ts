@@ -1,5 +1,6 @@
 /**
- * `npm run bench:checkout [-- --duration 10 --connections 32 --buyers 200 --sizes 10000,1000000]`
+ * `npm run bench:checkout [-- --duration 10 --connections 32 --buyers 200 --sizes 10000,1000000
+ *   --quota-requests 20 --quota-connections 2]`
  *
  * 1. POST /v1/checkout/verify throughput and p50/p99 latency at 32
  *    connections (unique order per request, spread over --buyers registered
@@ -41,7 +42,9 @@ const SIZES = flag('sizes', '10000,1000000')
   .split(',')
   .map(Number)
   .sort((a, b) => a - b);
-const QUOTA_CONNECTIONS = 8;
+const QUOTA_CONNECTIONS = Number(flag('quota-connections', '2'));
+/** Requests per size for the quota check (fixed count, not duration: at 1M a request can take seconds). */
+const QUOTA_REQUESTS = Number(flag('quota-requests', '20'));
 const YEAR = new Date(Date.now() + 8 * 3600_000).getUTCFullYear();
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
@@ -97,11 +100,11 @@ async function listen(app: express.Express): Promise<{ url: string; close: () =>
   };
 }
 
-async function load(
-  label: string,
-  options: autocannon.Options,
-): Promise<Result> {
-  const result = await autocannon({ ...options, duration: DURATION });
+async function load(label: string, options: autocannon.Options): Promise<Result> {
+  const result = await autocannon({
+    ...options,
+    ...(options.amount ? {} : { duration: DURATION }),
+  });
   return {
     label,
     requests: result.requests.total,
@@ -127,7 +130,13 @@ function orderBody(buyer: Buyer, orderNo: string) {
     payer: { name: buyer.name, idNumber: buyer.idNumber },
     items: [
       { sku: 'SKU-1', name: 'Milk powder 900g', qty: 2, unitPriceFen: 2990, category: 'general' },
-      { sku: 'SKU-2', name: 'Face cream 50ml', qty: 1, unitPriceFen: 3500, category: 'cosmetics-high-end' },
+      {
+        sku: 'SKU-2',
+        name: 'Face cream 50ml',
+        qty: 1,
+        unitPriceFen: 3500,
+        category: 'cosmetics-high-end',
+      },
     ],
     freightFen: 0,
     consignee: { name: buyer.name, phone: '13800138000', address: '上海市浦东新区世纪大道100号' },
@@ -146,11 +155,19 @@ function floorApp(connection: Connection): express.Express {
     const body = req.body as { identityId: string };
     const at = new Date();
     await db.collection('floor_audit').insertOne({ at, action: 'checkout.verify', resource: id });
-    await db.collection('floor_holds').insertOne({ _id: id as never, identityId: body.identityId, at });
+    await db
+      .collection('floor_holds')
+      .insertOne({ _id: id as never, identityId: body.identityId, at });
     await db.collection('floor_journal').insertOne({ _id: `${id}:1` as never, at, amountFen: 1 });
+    // Same write and same tolerance as the ledger snapshot: a racing upsert may lose on _id.
     await db
       .collection('floor_ledgers')
-      .replaceOne({ _id: `${body.identityId}:${YEAR}` as never }, { at, seq: counter }, { upsert: true });
+      .updateOne(
+        { _id: `${body.identityId}:${YEAR}` as never, seq: { $lt: counter } },
+        { $set: { at, seq: counter } },
+        { upsert: true },
+      )
+      .catch(() => undefined);
     await db.collection('floor_orders').insertOne({ _id: id as never, ...req.body, at });
     res.json({ orderNo: id, decision: 'APPROVED' });
   });
@@ -174,7 +191,10 @@ async function registerBuyers(url: string, checkoutKey: string): Promise<Buyer[]
     if (response.status !== 201 && response.status !== 200) {
       throw new Error(`registration failed: ${response.status} ${await response.text()}`);
     }
-    buyers.push({ ...person, identityId: ((await response.json()) as { identityId: string }).identityId });
+    buyers.push({
+      ...person,
+      identityId: ((await response.json()) as { identityId: string }).identityId,
+    });
   }
   return buyers;
 }
@@ -232,8 +252,11 @@ async function fillLedger(connection: Connection, from: number, target: number):
 }
 
 /** The ledger read alone (the quota check inside verify and GET): p50/p99 over `count` random buyers. */
-async function ledgerReadLatency(connection: Connection, size: number, count = 2000) {
-  const ledger = createLedgerService({ ledgerStore: createLedgerStore(connection), policy: loadPolicy() });
+async function ledgerReadLatency(connection: Connection, size: number, count: number) {
+  const ledger = createLedgerService({
+    ledgerStore: createLedgerStore(connection),
+    policy: loadPolicy(),
+  });
   const samples: number[] = [];
   let state = 12345;
   for (let i = 0; i < count; i += 1) {
@@ -264,7 +287,9 @@ async function main() {
   } else {
     print('database: MONGODB_URI');
   }
-  print(`machine: ${os.cpus().length} cores, node ${process.version}; server and load generator in one process`);
+  print(
+    `machine: ${os.cpus().length} cores, node ${process.version}; server and load generator in one process`,
+  );
   const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-checkout-keys-'));
   const config = loadConfig({
     NODE_ENV: 'development',
@@ -353,6 +378,8 @@ async function main() {
         url: api.url,
         headers,
         connections: QUOTA_CONNECTIONS,
+        amount: QUOTA_REQUESTS,
+        timeout: 600,
         requests: [
           {
             setupRequest: (req) => ({
@@ -363,10 +390,12 @@ async function main() {
           },
         ],
       });
-      const read = await ledgerReadLatency(connection, size);
+      const read = await ledgerReadLatency(connection, size, QUOTA_REQUESTS);
       quotaRows.push({ size, http, read });
       print(line(http));
-      print(`${`ledger read alone @ ${fmt(size)}`.padEnd(34)} p50 ${ms(read.p50)}  p99 ${ms(read.p99)}`);
+      print(
+        `${`ledger read alone @ ${fmt(size)}`.padEnd(34)} p50 ${ms(read.p50)}  p99 ${ms(read.p99)}`,
+      );
     }
     if (quotaRows.length >= 2) {
       const small = quotaRows[0]!;

@@ -96,7 +96,7 @@ const schema = Joi.object({
   CUSTOMS_QUOTA_MODE: Joi.string()
     .valid('off', 'simulator')
     .default('off')
-    .when('NODE_ENV', { is: 'production', then: Joi.valid('off') }),
+    .when('NODE_ENV', { is: 'production', then: Joi.invalid('simulator') }),
   CUSTOMS_QUOTA_TIMEOUT_MS: Joi.number().integer().min(10).max(60000).default(800),
   CUSTOMS_QUOTA_SIM_USED_FEN: Joi.number().integer().min(0).max(100000000).default(0),
   CUSTOMS_QUOTA_SIM_LATENCY_MS: Joi.number().integer().min(0).max(60000).default(0),

@@ -105,7 +105,11 @@ describe('POST /v1/checkout/verify: the quota', () => {
   it('when a discount is given, then it is not subtracted from the taxable value', async () => {
     const b = await buyer();
     const result = await approvedOrRejected(
-      orderBody(b, { items: [{ qty: 2, unitPriceFen: 10000 }], freightFen: 1000, discountFen: 5000 }),
+      orderBody(b, {
+        items: [{ qty: 2, unitPriceFen: 10000 }],
+        freightFen: 1000,
+        discountFen: 5000,
+      }),
     );
     expect(result.decision).toBe('APPROVED');
     expect(result.tax.taxableFen).toBe(21000);
@@ -154,14 +158,18 @@ describe('POST /v1/checkout/verify: the quota', () => {
     for (let i = 0; i < 5; i += 1) {
       await approvedOrRejected(orderBody(b, { items: [{ qty: 2, unitPriceFen: 250000 }] }));
     }
-    const result = await approvedOrRejected(orderBody(b, { items: [{ qty: 1, unitPriceFen: 600000 }] }));
+    const result = await approvedOrRejected(
+      orderBody(b, { items: [{ qty: 1, unitPriceFen: 600000 }] }),
+    );
     expect(result.decision).toBe('REJECTED');
     expect(result.reasons.map((r: { code: string }) => r.code)).toEqual(['ANNUAL_LIMIT_EXCEEDED']);
   });
 
   it('when one line has qty 2 above RMB 5,000, then it is not a single item and is rejected', async () => {
     const b = await buyer();
-    const result = await approvedOrRejected(orderBody(b, { items: [{ qty: 2, unitPriceFen: 300000 }] }));
+    const result = await approvedOrRejected(
+      orderBody(b, { items: [{ qty: 2, unitPriceFen: 300000 }] }),
+    );
     expect(result.decision).toBe('REJECTED');
     expect(result.reasons.map((r: { code: string }) => r.code)).toEqual(['SINGLE_LIMIT_EXCEEDED']);
   });
@@ -170,7 +178,10 @@ describe('POST /v1/checkout/verify: the quota', () => {
     now = new Date('2026-12-31T16:35:00Z');
     const b = await buyer();
     const result = await approvedOrRejected(
-      orderBody(b, { orderedAt: '2026-12-31T16:30:00Z', items: [{ qty: 1, unitPriceFen: 123400 }] }),
+      orderBody(b, {
+        orderedAt: '2026-12-31T16:30:00Z',
+        items: [{ qty: 1, unitPriceFen: 123400 }],
+      }),
     );
     expect(result.decision).toBe('APPROVED');
     expect(result.quota.year).toBe(2027);
@@ -251,7 +262,9 @@ describe('POST /v1/checkout/verify: buyer and payer', () => {
 describe('POST /v1/checkout/verify: tax', () => {
   it('when general goods of RMB 100 are bought, then the tax is 9.1%: RMB 9.10 VAT', async () => {
     const b = await buyer();
-    const result = await approvedOrRejected(orderBody(b, { items: [{ qty: 1, unitPriceFen: 10000 }] }));
+    const result = await approvedOrRejected(
+      orderBody(b, { items: [{ qty: 1, unitPriceFen: 10000 }] }),
+    );
     expect(result.tax).toEqual({
       taxableFen: 10000,
       tariffFen: 0,
@@ -298,6 +311,16 @@ describe('POST /v1/checkout/verify: idempotency', () => {
       expect(response.body).toEqual(first);
     }
     expect((await quota(t, key, b.identityId).expect(200)).body.reservedFen).toBe(70000);
+  });
+
+  it('when an order is retried after its orderedAt left the 24-hour window, then the stored answer', async () => {
+    const placed = new Date();
+    now = placed;
+    const b = await buyer();
+    const body = orderBody(b, { orderedAt: placed.toISOString() });
+    const first = await approvedOrRejected(body);
+    now = new Date(placed.getTime() + 3 * 86400000);
+    expect(await approvedOrRejected(body)).toEqual(first);
   });
 
   it('when a rejected order is sent again, then it is rejected again the same way', async () => {
@@ -382,7 +405,9 @@ describe('POST /v1/checkout/verify: input, roles, privacy', () => {
     const body = orderBody(b, { items: [{ qty: 1, unitPriceFen: 50000 }] });
     const response = await verify(t, key, body).expect(503);
     expect(response.body.error.code).toBe('SERVICE_UNAVAILABLE');
-    expect(await t.connection.collection('orders').countDocuments({ _id: body.orderNo } as never)).toBe(0);
+    expect(
+      await t.connection.collection('orders').countDocuments({ _id: body.orderNo } as never),
+    ).toBe(0);
     expect((await quota(t, key, b.identityId).expect(200)).body.reservedFen).toBe(0);
   });
 
@@ -424,12 +449,18 @@ describe('customs quota query', () => {
     try {
       const checkout = (await c.clientKey('checkout')).apiKey;
       const b = await registerBuyer(c, checkout);
-      const small = await verify(c, checkout, orderBody(b, { items: [{ qty: 1, unitPriceFen: 60000 }] }))
-        .expect(200);
+      const small = await verify(
+        c,
+        checkout,
+        orderBody(b, { items: [{ qty: 1, unitPriceFen: 60000 }] }),
+      ).expect(200);
       expect(small.body).toMatchObject({ decision: 'APPROVED', quotaSource: 'CUSTOMS' });
       expect(small.body.quota.remainingFen).toBe(40000);
-      const big = await verify(c, checkout, orderBody(b, { items: [{ qty: 1, unitPriceFen: 200000 }] }))
-        .expect(200);
+      const big = await verify(
+        c,
+        checkout,
+        orderBody(b, { items: [{ qty: 1, unitPriceFen: 200000 }] }),
+      ).expect(200);
       expect(big.body).toMatchObject({ decision: 'REJECTED', quotaSource: 'CUSTOMS' });
       expect(big.body.reasons[0].code).toBe('ANNUAL_LIMIT_EXCEEDED');
     } finally {
@@ -474,4 +505,3 @@ function withCheck(first17: string): string {
   const sum = [...first17].reduce((total, digit, i) => total + Number(digit) * WEIGHTS[i]!, 0);
   return first17 + CHECK[sum % 11];
 }
-

@@ -147,7 +147,11 @@ describe('cancel', () => {
       stop();
     }
     expect(cancelled).toContain(orderNo);
-    expect(await quotaOf(buyer)).toMatchObject({ usedFen: 0, reservedFen: 0, remainingFen: 2600000 });
+    expect(await quotaOf(buyer)).toMatchObject({
+      usedFen: 0,
+      reservedFen: 0,
+      remainingFen: 2600000,
+    });
     await expectTransitionRefused(orderNo, 'confirm');
   });
 
@@ -196,7 +200,11 @@ describe('return', () => {
     const { buyer, orderNo } = await releasedOrder(new Date(now.getTime() - 29 * DAY));
     expect((await quotaOf(buyer)).usedFen).toBe(100000);
     await transition(t, key, orderNo, 'return').expect(200, { orderNo, status: 'RETURNED' });
-    expect(await quotaOf(buyer)).toMatchObject({ usedFen: 0, reservedFen: 0, remainingFen: 2600000 });
+    expect(await quotaOf(buyer)).toMatchObject({
+      usedFen: 0,
+      reservedFen: 0,
+      remainingFen: 2600000,
+    });
   });
 
   it('when the return comes more than 30 days after release, then 422 RETURN_WINDOW_CLOSED', async () => {
@@ -204,6 +212,13 @@ describe('return', () => {
     const response = await transition(t, key, orderNo, 'return').expect(422);
     expect(response.body.error.code).toBe('RETURN_WINDOW_CLOSED');
     expect((await quotaOf(buyer)).usedFen).toBe(100000);
+  });
+
+  it('when customs acknowledges the release twice, then the first release time counts', async () => {
+    const first = new Date(now.getTime() - 10 * DAY);
+    const { orderNo } = await releasedOrder(first);
+    const again = await t.orderLifecycle.markCustomsAccepted(orderNo, new Date());
+    expect(again).toMatchObject({ status: 'CUSTOMS_RELEASED', releasedAt: first });
   });
 
   it('when the order was not yet released by customs, then return is 409', async () => {

@@ -14,7 +14,10 @@ beforeAll(async () => {
     dbName: freshDatabaseName(),
     timeoutMs: 5000,
   });
-  ledger = createLedgerService({ ledgerStore: createLedgerStore(connection), policy: loadPolicy() });
+  ledger = createLedgerService({
+    ledgerStore: createLedgerStore(connection),
+    policy: loadPolicy(),
+  });
 });
 afterAll(async () => {
   await connection.dropDatabase().catch(() => undefined);
@@ -27,7 +30,7 @@ function reserve(identityId: string, orderNo: string, amountFen: number) {
     if (existing) return { result: existing.status };
     const to = remainingFen >= amountFen ? ('APPROVED' as const) : ('REJECTED' as const);
     return {
-      change: { orderNo, from: null, to, amountFen, at, releasedAt: null },
+      change: { orderNo, from: null, to, amountFen, at, confirmedAt: null, releasedAt: null },
       result: to,
     };
   });

@@ -3,6 +3,10 @@ import { parseDecimal, roundHalfUp } from '../src/quota/money';
 import { evaluateOrder } from '../src/quota/order-rules';
 import { buildPolicy, loadPolicy, PolicyError } from '../src/quota/policy';
 import bundled from '../src/quota/data/cbec-policy.json';
+import { ConfigError, loadConfig } from '../src/config';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 const policy = loadPolicy();
 const at = new Date('2026-06-01T04:00:00Z');
@@ -136,5 +140,41 @@ describe('tax', () => {
   it('when two pieces exceed the limit, then it is over the limit and not the exception', () => {
     const figures = order([{ qty: 2, unitPriceFen: 250001 }]);
     expect(figures).toMatchObject({ overPerOrderLimit: true, singleItemException: false });
+  });
+});
+
+describe('configuration', () => {
+  it('when production asks for the customs quota simulator, then the configuration is refused', () => {
+    const production = {
+      NODE_ENV: 'production',
+      MONGODB_URI: 'mongodb://db.example:27017',
+      ADMIN_API_KEY: 'k'.repeat(40),
+    };
+    expect(loadConfig(production).quota.customs.mode).toBe('off');
+    expect(() => loadConfig({ ...production, CUSTOMS_QUOTA_MODE: 'simulator' })).toThrow(
+      ConfigError,
+    );
+  });
+
+  it('when CBEC_POLICY_FILE names a file, then its limits replace the bundled ones', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'policy-'));
+    const file = path.join(dir, 'policy.json');
+    const changed = {
+      ...bundled,
+      limits: [
+        ...bundled.limits,
+        { effectiveFrom: '2030-01-01', perOrderFen: 800000, annualFen: 5000000 },
+      ],
+    };
+    fs.writeFileSync(file, JSON.stringify(changed));
+    try {
+      const custom = loadPolicy(file);
+      expect(custom.limitsAt(new Date('2030-06-01T00:00:00Z')).annualFen).toBe(5000000);
+      expect(custom.limitsAt(new Date('2029-06-01T00:00:00Z')).annualFen).toBe(2600000);
+      fs.writeFileSync(file, '{ not json');
+      expect(() => loadPolicy(file)).toThrow(PolicyError);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

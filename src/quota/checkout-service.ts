@@ -6,7 +6,7 @@ import { Conflict, ValidationFailed } from '../errors';
 import type { RequestContext } from '../http/route';
 import type { IdentityDirectory } from '../identities/identity-directory';
 import { askCustoms, type CustomsQuotaFigures, type CustomsQuotaQuery } from './customs-quota';
-import { balances, type LedgerState } from './ledger';
+import { balances, type LedgerState, type LedgerStatus } from './ledger';
 import type { LedgerService } from './ledger-service';
 import type { ConsigneeData, OrderItem } from './order-lifecycle-types';
 import { evaluateOrder, type OrderFigures } from './order-rules';
@@ -84,9 +84,19 @@ const sha256 = (value: unknown) =>
     .update(canonicalize(value) ?? '')
     .digest('hex');
 
+/** Every field but the personal ones (payer, consignee), listed so none slips in unseen. */
 function requestHash(request: VerifyRequest): string {
-  const { payer: _payer, consignee: _consignee, ...rest } = request;
-  return sha256({ ...rest, orderedAt: request.orderedAt?.toISOString() ?? null });
+  return sha256({
+    orderNo: request.orderNo,
+    identityId: request.identityId,
+    items: request.items,
+    freightFen: request.freightFen,
+    insuranceFen: request.insuranceFen,
+    discountFen: request.discountFen,
+    orderedAt: request.orderedAt?.toISOString() ?? null,
+    customsCode: request.customsCode,
+    carrierCode: request.carrierCode,
+  });
 }
 
 const personalDigest = (request: VerifyRequest) =>
@@ -101,13 +111,15 @@ export interface CheckoutDeps {
   accessLog: AccessLog;
   customs: { adapter: CustomsQuotaQuery; timeoutMs: number } | null;
   clock: () => Date;
+  /** How long an approval holds quota unconfirmed. */
+  holdMs: number;
 }
 
 export function createCheckoutService(deps: CheckoutDeps): CheckoutService {
   const { ordersStore, ledger, policy, directory, fieldCipher, accessLog, clock } = deps;
 
-  /** Same request again: the stored answer. A different one under that orderNo: 409. */
-  async function replay(
+  /** Same request again: nothing to do. A different one under that orderNo: 409. */
+  async function assertSameRequest(
     stored: RequestFingerprint & { identityId: string; orderNo: string },
     request: VerifyRequest,
   ): Promise<void> {
@@ -120,30 +132,28 @@ export function createCheckoutService(deps: CheckoutDeps): CheckoutService {
     if (digest !== personalDigest(request)) throw orderConflict();
   }
 
-  function checkOrderedAt(orderedAt: Date, now: Date): void {
+  /** The stored answer to an order number verified before (or 409 for another request). */
+  async function replay(request: VerifyRequest): Promise<VerifyResult | null> {
+    const stored = await ordersStore.findOrder(request.orderNo);
+    if (!stored) return null;
+    await assertSameRequest(stored, request);
+    return stored.result;
+  }
+
+  function orderedAtAcceptable(orderedAt: Date, now: Date): boolean {
     const offset = orderedAt.getTime() - now.getTime();
-    if (offset < -ORDERED_AT_PAST_MS || offset > ORDERED_AT_FUTURE_MS) {
-      throw new ValidationFailed([
-        { path: 'orderedAt', message: 'must be within the last 24 hours' },
-      ]);
-    }
+    return offset >= -ORDERED_AT_PAST_MS && offset <= ORDERED_AT_FUTURE_MS;
   }
 
-  async function quotaView(identityId: string, year: number, now: Date): Promise<QuotaView> {
-    const state = await ledger.read(identityId, year, now);
-    return { year, ...balancesOf(state) };
-  }
-
-  async function finish(
+  function orderRecord(
     request: VerifyRequest,
     figures: OrderFigures,
     result: VerifyResult,
     extra: { now: Date; personalHash: string | null; consignee: string | null },
-  ): Promise<VerifyResult> {
-    const order: OrderRecord = {
+  ): OrderRecord {
+    return {
       orderNo: request.orderNo,
       identityId: request.identityId,
-      status: result.decision,
       requestHash: requestHash(request),
       personalHash: extra.personalHash,
       items: request.items,
@@ -161,38 +171,36 @@ export function createCheckoutService(deps: CheckoutDeps): CheckoutService {
       consignee: extra.consignee,
       result,
       createdAt: extra.now,
-      updatedAt: extra.now,
-      confirmedAt: null,
-      releasedAt: null,
     };
-    if ((await ordersStore.insertOrder(order)) === 'duplicate') {
-      // A concurrent identical verify wrote it first: answer what it answered.
-      const stored = await ordersStore.findOrder(request.orderNo);
-      if (!stored) throw orderConflict();
-      await replay(stored, request);
-      return stored.result;
-    }
-    return result;
   }
 
   return {
+    /**
+     * Reads and records first (identity, payer, access log), then writes only
+     * by insert: hold, ledger version, order record. A repeated order number
+     * is found by those inserts' unique keys, so the common path never
+     * searches the orders (FerretDB 1.x would scan them).
+     */
     async verify(request, context) {
-      const existing = await ordersStore.findOrder(request.orderNo);
-      if (existing) {
-        await replay(existing, request);
-        return existing.result;
-      }
-
       const now = clock();
       const orderedAt = request.orderedAt ?? now;
-      checkOrderedAt(orderedAt, now);
+      if (!orderedAtAcceptable(orderedAt, now)) {
+        // A late retry of an order verified in time still gets its answer.
+        const answered = await replay(request);
+        if (answered) return answered;
+        throw new ValidationFailed([
+          { path: 'orderedAt', message: 'must be within the last 24 hours' },
+        ]);
+      }
       const figures = evaluateOrder(policy, { ...request, orderedAt });
       const year = figures.quotaYear;
+      const amount = figures.taxableFen;
 
-      const buyer = await directory.findBuyer(request.identityId);
-      const payerIsBuyer = buyer
-        ? await directory.payerMatches(request.identityId, request.payer)
-        : false;
+      // Both read the identity; payerMatches is false for an unknown identity.
+      const [buyer, payerIsBuyer] = await Promise.all([
+        directory.findBuyer(request.identityId),
+        directory.payerMatches(request.identityId, request.payer),
+      ]);
       // Recorded before anything is written or answered: no event, no answer.
       await accessLog.record({
         context,
@@ -204,128 +212,172 @@ export function createCheckoutService(deps: CheckoutDeps): CheckoutService {
         fields: VERIFY_FIELDS,
       });
 
-      const reasons: Reason[] = [];
-      if (!buyer) reasons.push(reason('IDENTITY_NOT_FOUND'));
-      else {
-        if (buyer.verificationStatus !== 'VERIFIED') reasons.push(reason('IDENTITY_NOT_VERIFIED'));
-        if (!buyer.consentRecorded) reasons.push(reason('CONSENT_REQUIRED'));
-        if (!payerIsBuyer) reasons.push(reason('PAYER_MISMATCH'));
-      }
-      if (figures.overPerOrderLimit) reasons.push(reason('SINGLE_LIMIT_EXCEEDED'));
-
-      const digestRef = orderFieldRef(request, 'requestDigest');
-      if (reasons.length > 0) {
-        const personalHash = buyer
-          ? await fieldCipher.encrypt(digestRef, personalDigest(request))
-          : null;
+      if (!buyer) {
+        // No buyer, no ledger: the order record alone answers repeats.
         const result: VerifyResult = {
           orderNo: request.orderNo,
           decision: 'REJECTED',
-          reasons,
-          quota: await quotaView(request.identityId, year, now),
+          reasons: [reason('IDENTITY_NOT_FOUND')],
+          quota: { year, ...balances(await ledger.read(request.identityId, year, now)) },
           quotaSource: 'LOCAL',
           tax: figures.tax,
         };
-        return finish(request, figures, result, { now, personalHash, consignee: null });
+        const order = orderRecord(request, figures, result, {
+          now,
+          personalHash: null,
+          consignee: null,
+        });
+        if ((await ordersStore.insertOrder(order)) === 'inserted') return result;
+        return (await replay(request)) ?? Promise.reject(orderConflict());
       }
 
-      const [personalHash, consignee, customs] = await Promise.all([
-        fieldCipher.encrypt(digestRef, personalDigest(request)),
-        fieldCipher.encrypt(
-          orderFieldRef(request, 'consignee'),
-          JSON.stringify({
-            name: request.consignee.name,
-            phone: request.consignee.phone,
-            address: request.consignee.address,
-          }),
-        ),
-        deps.customs
+      const reasons: Reason[] = [];
+      if (buyer.verificationStatus !== 'VERIFIED') reasons.push(reason('IDENTITY_NOT_VERIFIED'));
+      if (!buyer.consentRecorded) reasons.push(reason('CONSENT_REQUIRED'));
+      if (!payerIsBuyer) reasons.push(reason('PAYER_MISMATCH'));
+      if (figures.overPerOrderLimit) reasons.push(reason('SINGLE_LIMIT_EXCEEDED'));
+      const eligible = reasons.length === 0;
+
+      // Customs is asked while encrypting. The two encryptions run one after
+      // the other so the second finds the buyer's data key cached.
+      const customsAnswer =
+        eligible && deps.customs
           ? askCustoms(
               deps.customs.adapter,
               { name: request.payer.name, idNumber: request.payer.idNumber, year },
               deps.customs.timeoutMs,
             )
-          : Promise.resolve(null),
-      ]);
-
-      // The hold marks "verify in progress"; a crash from here on is finished
-      // by a retry of the same request or undone by the sweeper.
-      const held = await ordersStore.insertHold({
-        orderNo: request.orderNo,
-        identityId: request.identityId,
-        quotaYear: year,
-        requestHash: requestHash(request),
-        personalHash,
-        createdAt: now,
-      });
-      if (held === 'duplicate') {
-        const stored = await ordersStore.findOrder(request.orderNo);
-        if (stored) {
-          await replay(stored, request);
-          return stored.result;
-        }
-        const hold = await ordersStore.findHold(request.orderNo);
-        if (hold) await replay(hold, request);
-      }
-
-      const amount = figures.taxableFen;
-      const { result: outcome, state } = await ledger.update(
-        request.identityId,
-        year,
-        orderedAt,
-        (current, local) => {
-          const entry = current.entries.get(request.orderNo);
-          if (entry) return { result: entry.status };
-          const fits =
-            amount <= local.remainingFen && (customs === null || amount <= customs.remainingFen);
-          const to = fits ? ('APPROVED' as const) : ('REJECTED' as const);
-          return {
-            change: {
-              orderNo: request.orderNo,
-              from: null,
-              to,
-              amountFen: fits ? amount : 0,
-              at: now,
-              releasedAt: null,
-            },
-            result: to,
-          };
-        },
+          : Promise.resolve(null);
+      const personalHash = await fieldCipher.encrypt(
+        orderFieldRef(request, 'requestDigest'),
+        personalDigest(request),
       );
-      if (outcome !== 'APPROVED' && outcome !== 'REJECTED') {
-        // The ledger moved on without an order record: the reservation expired meanwhile.
-        const stored = await ordersStore.findOrder(request.orderNo);
-        if (stored) {
-          await replay(stored, request);
-          return stored.result;
+      const consignee = eligible
+        ? await fieldCipher.encrypt(
+            orderFieldRef(request, 'consignee'),
+            JSON.stringify({
+              name: request.consignee.name,
+              phone: request.consignee.phone,
+              address: request.consignee.address,
+            }),
+          )
+        : null;
+      const customs = await customsAnswer;
+
+      // The hold marks "reservation in progress"; a crash from here on is
+      // finished by a retry of the same request or undone by the sweeper.
+      let heldHere = false;
+      if (eligible) {
+        const held = await ordersStore.insertHold({
+          orderNo: request.orderNo,
+          identityId: request.identityId,
+          quotaYear: year,
+          requestHash: requestHash(request),
+          personalHash,
+          createdAt: now,
+          dueAt: new Date(now.getTime() + deps.holdMs),
+        });
+        heldHere = held === 'inserted';
+        if (!heldHere) {
+          const answered = await replay(request);
+          if (answered) return answered;
+          const hold = await ordersStore.findHold(request.orderNo);
+          if (hold) await assertSameRequest(hold, request);
         }
-        throw new Conflict('INVALID_STATE_TRANSITION', 'The reservation for this order expired.');
       }
 
-      const approved = outcome === 'APPROVED';
+      // One ledger commit decides; an entry already there means this order
+      // number was decided before (a repeat, or a retry after a crash).
+      const { result: decided, state } = await ledger.update<{
+        existing: boolean;
+        status: LedgerStatus;
+      }>(request.identityId, year, orderedAt, (current, local) => {
+        const entry = current.entries.get(request.orderNo);
+        if (entry) return { result: { existing: true, status: entry.status } };
+        const fits =
+          eligible &&
+          amount <= local.remainingFen &&
+          (customs === null || amount <= customs.remainingFen);
+        const to = fits ? ('APPROVED' as const) : ('REJECTED' as const);
+        return {
+          change: {
+            orderNo: request.orderNo,
+            from: null,
+            to,
+            amountFen: fits ? amount : 0,
+            at: now,
+            confirmedAt: null,
+            releasedAt: null,
+          },
+          result: { existing: false, status: to },
+        };
+      });
+      const dropHold = async () => {
+        if (heldHere && decided.status !== 'APPROVED')
+          await ordersStore.deleteHold(request.orderNo);
+      };
+
+      if (decided.existing) {
+        const answered = await replay(request);
+        if (answered) {
+          await dropHold();
+          return answered;
+        }
+        if (decided.status !== 'APPROVED' && decided.status !== 'REJECTED') {
+          await dropHold();
+          throw new Conflict('INVALID_STATE_TRANSITION', 'The reservation for this order expired.');
+        }
+        // Decided, but the order record was never written (a crash): write it now.
+      }
+
+      const approved = decided.status === 'APPROVED';
+      if (eligible && !approved) reasons.push(reason('ANNUAL_LIMIT_EXCEEDED'));
       const result: VerifyResult = {
         orderNo: request.orderNo,
-        decision: outcome,
-        reasons: approved ? [] : [reason('ANNUAL_LIMIT_EXCEEDED')],
+        decision: approved ? 'APPROVED' : 'REJECTED',
+        reasons,
         quota: { year, ...withCustoms(balancesOf(state), customs, approved ? amount : 0) },
         quotaSource: customs ? 'CUSTOMS' : 'LOCAL',
         tax: figures.tax,
       };
-      const answer = await finish(request, figures, result, {
+      const order = orderRecord(request, figures, result, {
         now,
         personalHash,
         consignee: approved ? consignee : null,
       });
-      if (!approved) await ordersStore.deleteHold(request.orderNo);
-      return answer;
+      if ((await ordersStore.insertOrder(order)) === 'duplicate') {
+        // Only an order recorded without a ledger entry gets here (its buyer
+        // was unknown then): give back what this call reserved, answer as then.
+        if (approved && !decided.existing) await releaseReservation(request, year, now);
+        await dropHold();
+        return (await replay(request)) ?? Promise.reject(orderConflict());
+      }
+      await dropHold();
+      return result;
     },
   };
+
+  async function releaseReservation(request: VerifyRequest, year: number, now: Date) {
+    await ledger.update(request.identityId, year, now, (state) => {
+      const entry = state.entries.get(request.orderNo);
+      if (entry?.status !== 'APPROVED') return { result: null };
+      return {
+        change: {
+          orderNo: request.orderNo,
+          from: 'APPROVED' as const,
+          to: 'EXPIRED' as const,
+          amountFen: entry.amountFen,
+          at: now,
+          confirmedAt: null,
+          releasedAt: null,
+        },
+        result: null,
+      };
+    });
+    await ordersStore.deleteHold(request.orderNo);
+  }
 }
 
-/**
- * With customs' figure: remaining is the smaller of the local one and
- * customs' (which does not yet include an order approved just now).
- */
 function balancesOf(state: LedgerState): Omit<QuotaView, 'year'> {
   return balances(state);
 }

@@ -1,6 +1,12 @@
 import { ServiceUnavailable } from '../errors';
 import { beijingYearBounds } from './beijing-time';
-import { balances, emptyLedger, type Balances, type LedgerChange, type LedgerState } from './ledger';
+import {
+  balances,
+  emptyLedger,
+  type Balances,
+  type LedgerChange,
+  type LedgerState,
+} from './ledger';
 import type { LedgerStore } from './ledger-store';
 import type { CbecPolicy } from './policy';
 

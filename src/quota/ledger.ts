@@ -17,6 +17,9 @@ export interface LedgerEntry {
   amountFen: number;
   /** When the entry got its current status. */
   at: Date;
+  /** When the order was confirmed (payment done), if it was. */
+  confirmedAt: Date | null;
+  /** When customs released the goods, if it did. */
   releasedAt: Date | null;
 }
 
@@ -45,6 +48,7 @@ export interface LedgerChange {
   to: LedgerStatus;
   amountFen: number;
   at: Date;
+  confirmedAt: Date | null;
   releasedAt: Date | null;
   limitFen: number;
   limitFrom: Date;
@@ -103,6 +107,7 @@ export function applyChange(state: LedgerState, change: LedgerChange): LedgerSta
     status: change.to,
     amountFen: change.amountFen,
     at: change.at,
+    confirmedAt: change.confirmedAt,
     releasedAt: change.releasedAt,
   });
   return {

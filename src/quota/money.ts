@@ -37,9 +37,7 @@ export function subtract(a: Fraction, b: Fraction): Fraction {
 }
 
 export function multiply(...factors: Fraction[]): Fraction {
-  return reduce(
-    factors.reduce((product, f) => ({ n: product.n * f.n, d: product.d * f.d }), ONE),
-  );
+  return reduce(factors.reduce((product, f) => ({ n: product.n * f.n, d: product.d * f.d }), ONE));
 }
 
 export function divide(a: Fraction, b: Fraction): Fraction {

@@ -25,13 +25,16 @@ export interface OrderLifecycleService extends OrderLifecycle {
   confirm(orderNo: string): Promise<{ orderNo: string; status: 'CONFIRMED' }>;
   cancel(orderNo: string): Promise<{ orderNo: string; status: 'CANCELLED' }>;
   returnOrder(orderNo: string): Promise<{ orderNo: string; status: 'RETURNED' }>;
-  /** One sweep over the holds at `now`: expires unpaid reservations, re-runs listeners. */
-  sweep(now?: Date): Promise<SweepReport>;
+  /**
+   * One sweep over the holds due at `now`: expires unpaid reservations,
+   * re-runs listeners that failed. Stops between holds when `signal` aborts.
+   */
+  sweep(now?: Date, signal?: AbortSignal): Promise<SweepReport>;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** A hold whose listeners did not finish is re-driven after this long (the original call may still be running). */
-const REDRIVE_AFTER_MS = 60 * 1000;
+/** Listeners that failed are retried by the sweeper after this long. */
+const RETRY_AFTER_MS = 60 * 1000;
 const SWEEP_PAGE = 200;
 
 const CONFIRMED_OR_LATER: ReadonlySet<LedgerStatus> = new Set([
@@ -72,7 +75,7 @@ export function createOrderLifecycleService(deps: LifecycleDeps): OrderLifecycle
     return {
       orderNo: order.orderNo,
       identityId: order.identityId,
-      status: entry?.status ?? order.status,
+      status: entry?.status ?? order.result.decision,
       items: order.items,
       goodsValueFen: order.goodsValueFen,
       freightFen: order.freightFen,
@@ -85,22 +88,9 @@ export function createOrderLifecycleService(deps: LifecycleDeps): OrderLifecycle
       carrierCode: order.carrierCode,
       orderedAt: order.orderedAt,
       quotaYear: order.quotaYear,
-      confirmedAt: order.confirmedAt,
-      releasedAt: entry?.releasedAt ?? order.releasedAt,
+      confirmedAt: entry?.confirmedAt ?? null,
+      releasedAt: entry?.releasedAt ?? null,
     };
-  }
-
-  /** Brings the order record's cached status in line with the ledger. */
-  async function reconcile(order: OrderRecord, entry: LedgerEntry | undefined): Promise<OrderRecord> {
-    if (!entry || entry.status === order.status) return order;
-    const changes = {
-      status: entry.status,
-      updatedAt: entry.at,
-      ...(entry.status === 'CONFIRMED' && !order.confirmedAt ? { confirmedAt: entry.at } : {}),
-      ...(entry.releasedAt && !order.releasedAt ? { releasedAt: entry.releasedAt } : {}),
-    };
-    await ordersStore.setStatus(order.orderNo, changes);
-    return { ...order, ...changes };
   }
 
   async function entryOf(order: OrderRecord): Promise<LedgerEntry | undefined> {
@@ -115,9 +105,9 @@ export function createOrderLifecycleService(deps: LifecycleDeps): OrderLifecycle
   }
 
   /**
-   * Moves an order to `to` with one ledger commit (the ledger serialises
-   * every change of one buyer's year, so two racing transitions of one order
-   * cannot both win), then updates the order record's cached status.
+   * Moves an order to `to` with one ledger commit: the ledger holds every
+   * order's status and serialises all changes of one buyer's year, so two
+   * racing transitions of one order cannot both win.
    */
   async function move(
     order: OrderRecord,
@@ -128,8 +118,8 @@ export function createOrderLifecycleService(deps: LifecycleDeps): OrderLifecycle
       /** Return window: checked against the entry the commit is based on. */
       windowOpen?: (entry: LedgerEntry) => boolean;
     },
-  ): Promise<{ order: OrderRecord; entry: LedgerEntry; kind: 'moved' | 'already' }> {
-    if (order.status === 'REJECTED') {
+  ): Promise<{ entry: LedgerEntry; kind: 'moved' | 'already' }> {
+    if (order.result.decision === 'REJECTED') {
       throw invalidTransition('REJECTED', 'The order was rejected at checkout.');
     }
     const { result } = await ledger.update<Outcome>(
@@ -148,6 +138,7 @@ export function createOrderLifecycleService(deps: LifecycleDeps): OrderLifecycle
           status: to,
           amountFen: entry.amountFen,
           at: options.now,
+          confirmedAt: to === 'CONFIRMED' ? options.now : entry.confirmedAt,
           releasedAt: options.releasedAt ?? entry.releasedAt,
         };
         return {
@@ -163,25 +154,26 @@ export function createOrderLifecycleService(deps: LifecycleDeps): OrderLifecycle
       );
     }
     if (result.kind === 'invalid') {
-      const current = await entryOf(order);
-      await reconcile(order, current);
       throw invalidTransition(
-        current?.status ?? result.from,
+        result.from,
         `The order cannot move to ${to} from its current status.`,
       );
     }
-    return { order: await reconcile(order, result.entry), entry: result.entry, kind: result.kind };
+    return { entry: result.entry, kind: result.kind };
   }
 
   async function emit(listeners: Set<OrderListener>, order: LifecycleOrder): Promise<void> {
     for (const listener of listeners) await listener(order);
   }
 
-  /** Runs listeners, then clears the hold; a failure leaves the hold for the sweeper. */
+  /** Runs listeners, then clears the hold; a failure leaves the hold, due soon, for the sweeper. */
   async function notify(listeners: Set<OrderListener>, order: OrderRecord, entry: LedgerEntry) {
     try {
       await emit(listeners, view(order, entry));
     } catch (error) {
+      await ordersStore
+        .setHoldDue(order.orderNo, new Date(clock().getTime() + RETRY_AFTER_MS))
+        .catch(() => undefined);
       logger.warn(
         { orderNo: order.orderNo, errorClass: (error as Error)?.constructor?.name },
         'order listener failed; the sweeper will retry',
@@ -193,15 +185,19 @@ export function createOrderLifecycleService(deps: LifecycleDeps): OrderLifecycle
     await ordersStore.deleteHold(order.orderNo);
   }
 
-  async function holdFor(order: OrderRecord, now: Date): Promise<void> {
-    await ordersStore.insertHold({
+  /** True when this call created the hold. */
+  async function holdFor(order: OrderRecord, now: Date): Promise<boolean> {
+    const inserted = await ordersStore.insertHold({
       orderNo: order.orderNo,
       identityId: order.identityId,
       quotaYear: order.quotaYear,
       requestHash: order.requestHash,
       personalHash: order.personalHash,
       createdAt: now,
+      // Due when the listeners would have failed: normally deleted long before.
+      dueAt: new Date(now.getTime() + RETRY_AFTER_MS),
     });
+    return inserted === 'inserted';
   }
 
   function returnWindowOpen(now: Date) {
@@ -210,13 +206,17 @@ export function createOrderLifecycleService(deps: LifecycleDeps): OrderLifecycle
       entry.releasedAt !== null && now.getTime() - entry.releasedAt.getTime() <= windowMs;
   }
 
-  /** One hold: decides from the ledger what is left to do for its order. */
+  /** One due hold: decides from the ledger what is left to do for its order. */
   async function sweepHold(hold: HoldRecord, now: Date, report: SweepReport): Promise<void> {
     const state = await ledger.read(hold.identityId, hold.quotaYear, now);
     const entry = state.entries.get(hold.orderNo);
-    const order = await ordersStore.findOrder(hold.orderNo);
+    const notBefore = async (at: number) => {
+      if (now.getTime() >= at) return false;
+      await ordersStore.setHoldDue(hold.orderNo, new Date(at));
+      return true;
+    };
     if (!entry) {
-      if (now.getTime() - hold.createdAt.getTime() <= holdMs) return;
+      if (await notBefore(hold.createdAt.getTime() + holdMs)) return;
       // A verify that never reached the ledger: close the order number for good.
       await ledger.update(hold.identityId, hold.quotaYear, now, (current) =>
         current.entries.has(hold.orderNo)
@@ -228,6 +228,7 @@ export function createOrderLifecycleService(deps: LifecycleDeps): OrderLifecycle
                 to: 'EXPIRED',
                 amountFen: 0,
                 at: now,
+                confirmedAt: null,
                 releasedAt: null,
               },
               result: null,
@@ -237,8 +238,9 @@ export function createOrderLifecycleService(deps: LifecycleDeps): OrderLifecycle
       await ordersStore.deleteHold(hold.orderNo);
       return;
     }
+    const order = await ordersStore.findOrder(hold.orderNo);
     if (entry.status === 'APPROVED') {
-      if (now.getTime() - entry.at.getTime() <= holdMs) return;
+      if (await notBefore(entry.at.getTime() + holdMs)) return;
       try {
         if (order) await move(order, 'EXPIRED', { now });
         else await expireOrphan(hold, now);
@@ -251,11 +253,11 @@ export function createOrderLifecycleService(deps: LifecycleDeps): OrderLifecycle
       await ordersStore.deleteHold(hold.orderNo);
       return;
     }
-    if (now.getTime() - entry.at.getTime() <= REDRIVE_AFTER_MS) return;
+    // A confirm or cancel may still be running its listeners: give it time.
+    if (await notBefore(entry.at.getTime() + RETRY_AFTER_MS)) return;
     if (order) {
-      const current = await reconcile(order, entry);
-      if (entry.status === 'CONFIRMED') await emit(confirmedListeners, view(current, entry));
-      if (entry.status === 'CANCELLED') await emit(cancelledListeners, view(current, entry));
+      if (entry.status === 'CONFIRMED') await emit(confirmedListeners, view(order, entry));
+      if (entry.status === 'CANCELLED') await emit(cancelledListeners, view(order, entry));
       report.redriven += 1;
     } else report.cleared += 1;
     await ordersStore.deleteHold(hold.orderNo);
@@ -273,6 +275,7 @@ export function createOrderLifecycleService(deps: LifecycleDeps): OrderLifecycle
           to: 'EXPIRED',
           amountFen: entry.amountFen,
           at: now,
+          confirmedAt: null,
           releasedAt: null,
         },
         result: null,
@@ -283,7 +286,8 @@ export function createOrderLifecycleService(deps: LifecycleDeps): OrderLifecycle
   return {
     async confirm(orderNo) {
       const now = clock();
-      const { order, entry } = await move(await loadOrder(orderNo), 'CONFIRMED', { now });
+      const order = await loadOrder(orderNo);
+      const { entry } = await move(order, 'CONFIRMED', { now });
       // Also on a repeated confirm: listeners are idempotent, and this is how a failed one is retried.
       await notify(confirmedListeners, order, entry);
       return { orderNo, status: 'CONFIRMED' };
@@ -293,9 +297,16 @@ export function createOrderLifecycleService(deps: LifecycleDeps): OrderLifecycle
       const now = clock();
       const order = await loadOrder(orderNo);
       // A cancellation owes the listeners a call: hold the order until they ran.
-      if (order.status === 'APPROVED' || order.status === 'CONFIRMED') await holdFor(order, now);
-      const moved = await move(order, 'CANCELLED', { now });
-      await notify(cancelledListeners, moved.order, moved.entry);
+      const held = order.result.decision === 'APPROVED' && (await holdFor(order, now));
+      let moved;
+      try {
+        moved = await move(order, 'CANCELLED', { now });
+      } catch (error) {
+        // Not cancellable: an approved order still holds its own hold, this one goes.
+        if (held && error instanceof Conflict) await ordersStore.deleteHold(orderNo);
+        throw error;
+      }
+      await notify(cancelledListeners, order, moved.entry);
       return { orderNo, status: 'CANCELLED' };
     },
 
@@ -307,20 +318,20 @@ export function createOrderLifecycleService(deps: LifecycleDeps): OrderLifecycle
 
     async getConfirmedOrder(orderNo) {
       const order = await ordersStore.findOrder(orderNo);
-      if (!order || order.status === 'REJECTED') return null;
+      if (!order || order.result.decision === 'REJECTED') return null;
       const entry = await entryOf(order);
-      const current = await reconcile(order, entry);
-      const status = entry?.status;
       const everConfirmed =
-        status !== undefined &&
-        (CONFIRMED_OR_LATER.has(status) || (status === 'CANCELLED' && !!current.confirmedAt));
-      return everConfirmed ? view(current, entry) : null;
+        entry !== undefined && (CONFIRMED_OR_LATER.has(entry.status) || entry.confirmedAt !== null);
+      return everConfirmed ? view(order, entry) : null;
     },
 
     async revealConsignee(orderNo): Promise<ConsigneeData> {
       const order = await ordersStore.findOrder(orderNo);
       if (!order || !order.consignee) throw new NotFound('order');
-      const text = await fieldCipher.decryptText(orderFieldRef(order, 'consignee'), order.consignee);
+      const text = await fieldCipher.decryptText(
+        orderFieldRef(order, 'consignee'),
+        order.consignee,
+      );
       const parsed = JSON.parse(text) as Partial<ConsigneeData>;
       if (
         typeof parsed.name !== 'string' ||
@@ -333,16 +344,15 @@ export function createOrderLifecycleService(deps: LifecycleDeps): OrderLifecycle
     },
 
     async markCustomsAccepted(orderNo, releasedAt) {
-      const moved = await move(await loadOrder(orderNo), 'CUSTOMS_RELEASED', {
-        now: clock(),
-        releasedAt,
-      });
-      return view(moved.order, moved.entry);
+      const order = await loadOrder(orderNo);
+      const moved = await move(order, 'CUSTOMS_RELEASED', { now: clock(), releasedAt });
+      return view(order, moved.entry);
     },
 
     async markCustomsRejected(orderNo) {
-      const moved = await move(await loadOrder(orderNo), 'CUSTOMS_REJECTED', { now: clock() });
-      return view(moved.order, moved.entry);
+      const order = await loadOrder(orderNo);
+      const moved = await move(order, 'CUSTOMS_REJECTED', { now: clock() });
+      return view(order, moved.entry);
     },
 
     onConfirmed(listener) {
@@ -355,19 +365,23 @@ export function createOrderLifecycleService(deps: LifecycleDeps): OrderLifecycle
       return () => cancelledListeners.delete(listener);
     },
 
-    async sweep(now = clock()) {
+    async sweep(now = clock(), signal) {
       const report: SweepReport = { expired: 0, redriven: 0, cleared: 0, failed: 0 };
       let after: string | null = null;
       for (;;) {
-        const holds = await ordersStore.listHolds(after, SWEEP_PAGE);
+        const holds = await ordersStore.listDueHolds(now, after, SWEEP_PAGE);
         for (const hold of holds) {
+          if (signal?.aborted) return report;
           try {
             await sweepHold(hold, now, report);
           } catch (error) {
             report.failed += 1;
+            await ordersStore
+              .setHoldDue(hold.orderNo, new Date(now.getTime() + RETRY_AFTER_MS))
+              .catch(() => undefined);
             logger.warn(
               { orderNo: hold.orderNo, errorClass: (error as Error)?.constructor?.name },
-              'sweep of an order failed; next sweep retries',
+              'sweep of an order failed; retried later',
             );
           }
         }

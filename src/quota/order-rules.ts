@@ -34,9 +34,10 @@ export function evaluateOrder(policy: CbecPolicy, order: OrderMoney): OrderFigur
   const singlePiece = pieces === 1;
   const { perOrderFen } = policy.limitsAt(order.orderedAt);
   const overLimit = taxableFen > perOrderFen;
-  const mode = overLimit && singlePiece
-    ? ({ kind: 'full' } as const)
-    : ({ kind: 'within-limits', share: policy.withinLimitShareAt(order.orderedAt) } as const);
+  const mode =
+    overLimit && singlePiece
+      ? ({ kind: 'full' } as const)
+      : ({ kind: 'within-limits', share: policy.withinLimitShareAt(order.orderedAt) } as const);
   return {
     goodsValueFen,
     taxableFen,

@@ -3,9 +3,12 @@ import { isDuplicateKey } from './ledger-store';
 import type { HoldRecord, OrderRecord, OrdersStore } from './orders-types';
 
 /**
- * Orders (`orders`) and holds (`order_holds`), both keyed by
- * `_id: orderNo`: the unique `_id` makes "first verify of this order number"
- * atomic on every engine, and every lookup is by `_id` alone.
+ * Orders (`orders`) and holds (`order_holds`), both keyed by `_id: orderNo`
+ * and written by insert only: a unique `_id` makes "first of this order
+ * number" atomic on every engine, and an insert is checked against the `_id`
+ * index, where FerretDB 1.x answers every query and update by scanning the
+ * collection. An order's changing status lives in the buyer's ledger, so the
+ * order record never needs an update.
  */
 
 type OrderDocument = Omit<OrderRecord, 'orderNo'> & { _id: string };
@@ -15,7 +18,6 @@ const orderSchema = new Schema<OrderDocument>(
   {
     _id: { type: String, required: true },
     identityId: { type: String, required: true },
-    status: { type: String, required: true },
     requestHash: { type: String, required: true },
     personalHash: { type: String, default: null },
     items: [
@@ -42,9 +44,6 @@ const orderSchema = new Schema<OrderDocument>(
     consignee: { type: String, default: null },
     result: Schema.Types.Mixed,
     createdAt: Date,
-    updatedAt: Date,
-    confirmedAt: { type: Date, default: null },
-    releasedAt: { type: Date, default: null },
   },
   { collection: 'orders', versionKey: false },
 );
@@ -57,9 +56,11 @@ const holdSchema = new Schema<HoldDocument>(
     requestHash: { type: String, required: true },
     personalHash: { type: String, default: null },
     createdAt: { type: Date, required: true },
+    dueAt: { type: Date, required: true },
   },
   { collection: 'order_holds', versionKey: false },
 );
+holdSchema.index({ dueAt: 1 });
 
 function toOrder({ _id, ...rest }: OrderDocument): OrderRecord {
   return {
@@ -67,8 +68,6 @@ function toOrder({ _id, ...rest }: OrderDocument): OrderRecord {
     orderNo: _id,
     personalHash: rest.personalHash ?? null,
     consignee: rest.consignee ?? null,
-    confirmedAt: rest.confirmedAt ?? null,
-    releasedAt: rest.releasedAt ?? null,
   };
 }
 
@@ -101,10 +100,6 @@ export function createOrdersStore(connection: Connection): OrdersStore {
       return insertUnique(() => orders.collection.insertOne({ _id: orderNo, ...rest } as never));
     },
 
-    async setStatus(orderNo, changes) {
-      await orders.collection.updateOne({ _id: orderNo } as never, { $set: changes });
-    },
-
     async findHold(orderNo) {
       const found = await holds.findById(orderNo).lean<HoldDocument>();
       return found ? toHold(found) : null;
@@ -118,9 +113,13 @@ export function createOrdersStore(connection: Connection): OrdersStore {
       await holds.collection.deleteOne({ _id: orderNo } as never);
     },
 
-    async listHolds(after, limit) {
+    async setHoldDue(orderNo, dueAt) {
+      await holds.collection.updateOne({ _id: orderNo } as never, { $set: { dueAt } });
+    },
+
+    async listDueHolds(now, after, limit) {
       const found = await holds
-        .find(after === null ? {} : { _id: { $gt: after } })
+        .find({ dueAt: { $lte: now }, ...(after === null ? {} : { _id: { $gt: after } }) })
         .sort({ _id: 1 })
         .limit(limit)
         .lean<HoldDocument[]>();
@@ -128,9 +127,9 @@ export function createOrdersStore(connection: Connection): OrdersStore {
     },
 
     async ensureIndexes() {
-      await Promise.all([orders.createCollection(), holds.createCollection()]).catch(
-        () => undefined,
-      );
+      await orders.createCollection().catch(() => undefined);
+      await holds.createCollection().catch(() => undefined);
+      await holds.createIndexes();
     },
   };
 }

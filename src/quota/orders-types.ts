@@ -1,5 +1,4 @@
 import type { EncryptedField } from '../crypto/field-cipher-types';
-import type { LedgerStatus } from './ledger';
 import type { OrderItem, TaxBreakdown } from './order-lifecycle-types';
 
 export type Decision = 'APPROVED' | 'REJECTED';
@@ -52,8 +51,6 @@ export interface RequestFingerprint {
 export interface OrderRecord extends RequestFingerprint {
   orderNo: string;
   identityId: string;
-  /** A cache of the ledger's status for this order (the ledger is authoritative). */
-  status: LedgerStatus;
   items: OrderItem[];
   goodsValueFen: number;
   freightFen: number;
@@ -68,11 +65,9 @@ export interface OrderRecord extends RequestFingerprint {
   quotaYear: number;
   /** `{name, phone, address}` as JSON, under the buyer's data key; only on approved orders. */
   consignee: EncryptedField | null;
+  /** The verify answer, returned again for the same request. */
   result: VerifyResult;
   createdAt: Date;
-  updatedAt: Date;
-  confirmedAt: Date | null;
-  releasedAt: Date | null;
 }
 
 /**
@@ -85,20 +80,18 @@ export interface HoldRecord extends RequestFingerprint {
   identityId: string;
   quotaYear: number;
   createdAt: Date;
+  /** When the sweeper should next look at it (end of the reservation hold, or a retry time). */
+  dueAt: Date;
 }
 
 export interface OrdersStore {
   findOrder(orderNo: string): Promise<OrderRecord | null>;
   insertOrder(order: OrderRecord): Promise<'inserted' | 'duplicate'>;
-  setStatus(
-    orderNo: string,
-    changes: Pick<OrderRecord, 'status' | 'updatedAt'> &
-      Partial<Pick<OrderRecord, 'confirmedAt' | 'releasedAt'>>,
-  ): Promise<void>;
   findHold(orderNo: string): Promise<HoldRecord | null>;
   insertHold(hold: HoldRecord): Promise<'inserted' | 'duplicate'>;
   deleteHold(orderNo: string): Promise<void>;
-  /** Holds in orderNo order, after `after`. */
-  listHolds(after: string | null, limit: number): Promise<HoldRecord[]>;
+  setHoldDue(orderNo: string, dueAt: Date): Promise<void>;
+  /** Holds due at `now`, in orderNo order, after `after`. */
+  listDueHolds(now: Date, after: string | null, limit: number): Promise<HoldRecord[]>;
   ensureIndexes(): Promise<void>;
 }

@@ -55,9 +55,7 @@ const schema = Joi.object({
       source: Joi.string(),
     }),
   ),
-  withinLimitTaxShare: dated(
-    Joi.object({ effectiveFrom: day, share: rate, source: Joi.string() }),
-  ),
+  withinLimitTaxShare: dated(Joi.object({ effectiveFrom: day, share: rate, source: Joi.string() })),
   returnWindowDays: Joi.number().integer().min(1).max(365).required(),
   defaultCategory: Joi.string().required(),
   categories: Joi.object()

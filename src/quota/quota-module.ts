@@ -66,6 +66,7 @@ export function createQuotaModule(
     accessLog: deps.accessLog,
     customs: adapter ? { adapter, timeoutMs: customs.timeoutMs } : null,
     clock,
+    holdMs: config.quota.holdMinutes * 60_000,
   });
   const lifecycle = createOrderLifecycleService({
     ordersStore,
@@ -80,10 +81,12 @@ export function createQuotaModule(
 
   let timer: NodeJS.Timeout | null = null;
   let sweeping: Promise<unknown> | null = null;
+  let stopping: AbortController | null = null;
   const sweepNow = () => {
     if (sweeping) return;
+    stopping = new AbortController();
     sweeping = lifecycle
-      .sweep()
+      .sweep(clock(), stopping.signal)
       .catch((error: unknown) =>
         deps.logger.warn({ errorClass: (error as Error)?.constructor?.name }, 'quota sweep failed'),
       )
@@ -108,6 +111,7 @@ export function createQuotaModule(
     async stop() {
       if (timer) clearInterval(timer);
       timer = null;
+      stopping?.abort();
       await sweeping;
     },
   };

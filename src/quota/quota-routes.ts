@@ -52,7 +52,9 @@ function verifySchema(policy: CbecPolicy) {
       .required(),
     freightFen: fen.required(),
     insuranceFen: fen.default(0),
-    discountFen: fen.default(0).description('Non-cash deduction; not subtracted from the taxable value'),
+    discountFen: fen
+      .default(0)
+      .description('Non-cash deduction; not subtracted from the taxable value'),
     orderedAt: Joi.date().iso().description('Default: now. Within the last 24 hours.'),
     consignee: Joi.object({
       name: Joi.string().trim().min(1).max(100).required(),
@@ -118,7 +120,13 @@ export function quotaRoutes({
       body: verifySchema(policy),
       personalData: {
         action: 'checkout.verify',
-        fields: ['payer.name', 'payer.idNumber', 'consignee.name', 'consignee.phone', 'consignee.address'],
+        fields: [
+          'payer.name',
+          'payer.idNumber',
+          'consignee.name',
+          'consignee.phone',
+          'consignee.address',
+        ],
       },
       responses: {
         200: { description: 'APPROVED or REJECTED with reasons', schema: verifyView },
@@ -135,7 +143,10 @@ export function quotaRoutes({
       tag: TAG,
       roles: ROLES,
       params: orderParams,
-      responses: { 200: { description: 'Confirmed', schema: statusView('CONFIRMED') }, ...transitionErrors },
+      responses: {
+        200: { description: 'Confirmed', schema: statusView('CONFIRMED') },
+        ...transitionErrors,
+      },
       async handler(_req, res, { input }) {
         res.json(await lifecycle.confirm(input.params.orderNo!));
       },
@@ -147,7 +158,10 @@ export function quotaRoutes({
       tag: TAG,
       roles: ROLES,
       params: orderParams,
-      responses: { 200: { description: 'Cancelled', schema: statusView('CANCELLED') }, ...transitionErrors },
+      responses: {
+        200: { description: 'Cancelled', schema: statusView('CANCELLED') },
+        ...transitionErrors,
+      },
       async handler(_req, res, { input }) {
         res.json(await lifecycle.cancel(input.params.orderNo!));
       },
@@ -155,7 +169,8 @@ export function quotaRoutes({
     {
       method: 'post',
       path: '/v1/orders/:orderNo/return',
-      summary: 'A customs-approved return within 30 days of release; the value goes back to the quota',
+      summary:
+        'A customs-approved return within 30 days of release; the value goes back to the quota',
       tag: TAG,
       roles: ROLES,
       params: orderParams,
@@ -176,11 +191,12 @@ export function quotaRoutes({
       roles: ROLES,
       params: Joi.object({ identityId: Joi.string().uuid().required() }),
       query: Joi.object({ year: Joi.number().integer().min(2016).max(2100) }),
-      responses: { 200: { description: 'Quota', schema: quotaView }, 404: { description: 'NOT_FOUND' } },
+      responses: {
+        200: { description: 'Quota', schema: quotaView },
+        404: { description: 'NOT_FOUND' },
+      },
       async handler(_req, res, { input }) {
-        res.json(
-          await quota.get(input.params.identityId!, input.query.year as number | undefined),
-        );
+        res.json(await quota.get(input.params.identityId!, input.query.year as number | undefined));
       },
     },
   ]);

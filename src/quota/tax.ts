@@ -1,13 +1,4 @@
-import {
-  add,
-  divide,
-  multiply,
-  ONE,
-  roundHalfUp,
-  subtract,
-  ZERO,
-  type Fraction,
-} from './money';
+import { add, divide, multiply, ONE, roundHalfUp, subtract, ZERO, type Fraction } from './money';
 import type { CategoryRates } from './policy';
 import type { TaxBreakdown } from './order-lifecycle-types';
 

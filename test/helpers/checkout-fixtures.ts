@@ -78,7 +78,11 @@ export function orderBody(buyer: Buyer, options: OrderOptions = {}) {
 }
 
 export function verify(t: TestApp, key: string, body: unknown) {
-  return t.http().post('/v1/checkout/verify').set(auth(key)).send(body as object);
+  return t
+    .http()
+    .post('/v1/checkout/verify')
+    .set(auth(key))
+    .send(body as object);
 }
 
 export function quota(t: TestApp, key: string, identityId: string, year?: number) {

@@ -11,6 +11,11 @@ const ID_NUMBER = /(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])/;
 // hash is not a phone (unbounded, ~3 in 10,000 random UUIDs matched).
 const MOBILE = /(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])/;
 const CHINESE = /[\u3400-\u9fff]/;
+/**
+ * Long random tokens (hex digests, base64url keys and ciphertext): a digit run
+ * inside one is chance, not a phone number, so they are blanked before matching.
+ */
+const RANDOM_TOKEN = /[A-Za-z0-9_-]{22,}/g;
 
 /** collection -> field paths (array indexes as *) that may hold Chinese text. */
 const NON_PERSONAL_TEXT: Record<string, RegExp> = {
@@ -44,7 +49,8 @@ export async function findPlaintextPersonalData(
   for (const { name } of collections) {
     const documents = await connection.db!.collection(name).find().toArray();
     for (const document of documents) {
-      for (const [path, text] of strings(document, [])) {
+      for (const [path, raw] of strings(document, [])) {
+        const text = raw.replace(RANDOM_TOKEN, ' ');
         const kind = ID_NUMBER.test(text)
           ? 'id-number'
           : MOBILE.test(text)
