@@ -108,6 +108,13 @@ describe('errors and request ids', () => {
     expect(response.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('when the incoming request id could be an id number or a phone, then it is replaced', async () => {
+    for (const id of ['11010519491231002X', 'order-13800138000']) {
+      const response = await t.http().get('/healthz').set('X-Request-Id', id).expect(200);
+      expect(response.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+
   it('when a route does not exist, then 404 in the contract shape with no stack trace', async () => {
     const response = await t.http().get('/v1/nothing-here').set(admin).expect(404);
     expect(response.body).toEqual({

@@ -10,6 +10,11 @@ export interface RequestState {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/**
+ * Request ids are stored in every audit event, so one that could be a phone
+ * (11 digits) or a resident id number (17-18) is never echoed or stored.
+ */
+const LONG_DIGIT_RUN = /\d{11,}/;
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -23,7 +28,8 @@ declare module 'express-serve-static-core' {
  */
 export function requestIdMiddleware(req: Request, res: Response, next: NextFunction): void {
   const incoming = req.get('x-request-id');
-  const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  const acceptable = incoming && REQUEST_ID.test(incoming) && !LONG_DIGIT_RUN.test(incoming);
+  const requestId = acceptable ? incoming : randomUUID();
   req.state = { requestId };
   res.setHeader('X-Request-Id', requestId);
   next();
