@@ -13,6 +13,25 @@ function sameIndex(a: string | null, b: string): boolean {
   return timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
+type IdentityRecord = Awaited<ReturnType<IdentitiesStore['findById']>>;
+
+/**
+ * Coalesces concurrent reads of the same identity into one database read.
+ * Checkout asks findBuyer and payerMatches at once; each read is a scan on the
+ * embedded engine. Nothing is kept once the read settles, so a correction or a
+ * deletion is seen by the very next call.
+ */
+function singleFlight(read: (id: string) => Promise<IdentityRecord>) {
+  const inFlight = new Map<string, Promise<IdentityRecord>>();
+  return (id: string): Promise<IdentityRecord> => {
+    const pending = inFlight.get(id);
+    if (pending) return pending;
+    const started = read(id).finally(() => inFlight.delete(id));
+    inFlight.set(id, started);
+    return started;
+  };
+}
+
 /**
  * What checkout (quota) and disclosure see of identities. Nothing here writes
  * an access-log event: the callers do, with their own action and purpose.
@@ -26,10 +45,11 @@ export function createIdentityDirectory({
   fieldCipher: FieldCipher;
   blindIndex: BlindIndex;
 }): IdentityDirectory {
+  const findRecord = singleFlight((id) => identitiesStore.findById(id));
   return {
     async findBuyer(identityId) {
       if (typeof identityId !== 'string') return null;
-      const record = await identitiesStore.findById(identityId);
+      const record = await findRecord(identityId);
       if (!record || record.status !== 'ACTIVE') return null;
       return {
         identityId: record.id,
@@ -42,7 +62,7 @@ export function createIdentityDirectory({
 
     async payerMatches(identityId, payer) {
       if (typeof payer?.name !== 'string' || typeof payer?.idNumber !== 'string') return false;
-      const record = await identitiesStore.findById(identityId);
+      const record = await findRecord(identityId);
       if (!record || record.status !== 'ACTIVE') return false;
       const parsed = parseIdNumber(payer.idNumber);
       const name = normaliseName(payer.name);
