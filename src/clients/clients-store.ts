@@ -2,12 +2,19 @@ import { Schema, type Connection } from 'mongoose';
 import type { Client, ClientsStore } from './clients-types';
 import { ROLES } from '../http/route';
 
+/**
+ * The key hash is the primary key: authentication runs on every request, and
+ * on the embedded FerretDB only a filter of exactly {_id} is evaluated in
+ * SQLite rather than by decoding and scanning every document.
+ */
 interface ClientDocument extends Client {
+  _id: string;
   keyHash: string;
 }
 
 const clientSchema = new Schema<ClientDocument>(
   {
+    _id: { type: String, required: true },
     id: { type: String, required: true },
     name: { type: String, required: true },
     role: { type: String, required: true, enum: ROLES },
@@ -38,11 +45,11 @@ export function createClientsStore(connection: Connection): ClientsStore {
   const model = connection.model<ClientDocument>('Client', clientSchema);
   return {
     async insert(client, keyHash) {
-      await model.create({ ...client, keyHash });
+      await model.create({ ...client, _id: keyHash, keyHash });
     },
     async findActiveByKeyHash(keyHash) {
-      const found = await model.findOne({ keyHash, revokedAt: null }).lean<ClientDocument>();
-      return found ? toClient(found) : null;
+      const found = await model.findOne({ _id: keyHash }).lean<ClientDocument>();
+      return found && !found.revokedAt ? toClient(found) : null;
     },
     async findById(id) {
       const found = await model.findOne({ id }).lean<ClientDocument>();

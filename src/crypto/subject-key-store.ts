@@ -40,8 +40,16 @@ export interface SubjectKeyStore {
   ensureIndexes(): Promise<void>;
 }
 
-const subjectKeySchema = new Schema<SubjectKeyEntry>(
+/**
+ * The subject id is also the primary key: data keys are looked up on every
+ * encrypt and decrypt, and on the embedded FerretDB only a filter of exactly
+ * {_id} is evaluated in SQLite instead of scanning every document in Go.
+ */
+type SubjectKeyDocument = SubjectKeyEntry & { _id: string };
+
+const subjectKeySchema = new Schema<SubjectKeyDocument>(
   {
+    _id: { type: String, required: true },
     subjectId: { type: String, required: true },
     dataKeyVersion: { type: Number, required: true },
     kekVersion: { type: Number, required: true },
@@ -54,10 +62,10 @@ const subjectKeySchema = new Schema<SubjectKeyEntry>(
 subjectKeySchema.index({ subjectId: 1 }, { unique: true });
 subjectKeySchema.index({ kekVersion: 1, subjectId: 1 });
 
-function modelOf(connection: Connection): Model<SubjectKeyEntry> {
+function modelOf(connection: Connection): Model<SubjectKeyDocument> {
   return (
-    (connection.models.SubjectKey as Model<SubjectKeyEntry> | undefined) ??
-    connection.model<SubjectKeyEntry>('SubjectKey', subjectKeySchema)
+    (connection.models.SubjectKey as Model<SubjectKeyDocument> | undefined) ??
+    connection.model<SubjectKeyDocument>('SubjectKey', subjectKeySchema)
   );
 }
 
@@ -78,12 +86,12 @@ export function createSubjectKeyStore(connection: Connection): SubjectKeyStore {
   const model = modelOf(connection);
   return {
     async find(subjectId) {
-      const found = await model.findOne({ subjectId }).lean<SubjectKeyEntry>();
+      const found = await model.findOne({ _id: subjectId }).lean<SubjectKeyEntry>();
       return found ? toEntry(found) : null;
     },
     async insert(entry) {
       try {
-        await model.create(entry);
+        await model.create({ ...entry, _id: entry.subjectId });
         return true;
       } catch (error) {
         if (isDuplicateKey(error)) return false;
@@ -92,17 +100,22 @@ export function createSubjectKeyStore(connection: Connection): SubjectKeyStore {
     },
     async rewrap(subjectId, expected, wrappedKey, kekVersion) {
       const result = await model.updateOne(
-        { subjectId, wrappedKey: expected },
+        { _id: subjectId, wrappedKey: expected },
         { $set: { wrappedKey, kekVersion } },
       );
       return result.modifiedCount === 1;
     },
     async destroy(subjectId, at) {
       await model.updateOne(
-        { subjectId },
+        { _id: subjectId },
         {
           $set: { wrappedKey: null, destroyedAt: at },
-          $setOnInsert: { dataKeyVersion: 1, kekVersion: 0, createdAt: at },
+          $setOnInsert: {
+            subjectId,
+            dataKeyVersion: 1,
+            kekVersion: 0,
+            createdAt: at,
+          },
         },
         { upsert: true },
       );

@@ -9,8 +9,15 @@ import {
   type PhotoRecord,
 } from './identities-types';
 
-const identitySchema = new Schema<IdentityRecord>(
+/** Stored shape: the record, with its id repeated as the primary key. */
+type IdentityDocument = IdentityRecord & { _id: string };
+
+const identitySchema = new Schema<IdentityDocument>(
   {
+    // The identity id is also the primary key: on the embedded FerretDB only a
+    // filter of exactly {_id} is evaluated in SQLite (about 5x faster than a
+    // filter on any other field, which FerretDB decodes and scans in Go).
+    _id: { type: String, required: true },
     id: { type: String, required: true },
     userId: { type: String, required: true },
     status: { type: String, required: true, enum: ['ACTIVE', 'DELETED'] },
@@ -102,12 +109,12 @@ function toRecord(document: IdentityRecord): IdentityRecord {
 }
 
 export function createIdentitiesStore(connection: Connection): IdentitiesStore {
-  const identities = modelOf(connection, 'Identity', identitySchema);
+  const identities = modelOf<IdentityDocument>(connection, 'Identity', identitySchema);
   const photos = modelOf(connection, 'IdentityPhoto', photoSchema);
   return {
     async insert(record) {
       try {
-        await identities.create(record);
+        await identities.create({ ...record, _id: record.id });
         return 'inserted';
       } catch (error) {
         if (isDuplicateKey(error)) return 'duplicate';
@@ -115,7 +122,7 @@ export function createIdentitiesStore(connection: Connection): IdentitiesStore {
       }
     },
     async findById(id) {
-      const found = await identities.findOne({ id }).lean<IdentityRecord>();
+      const found = await identities.findOne({ _id: id }).lean<IdentityRecord>();
       return found ? toRecord(found) : null;
     },
     async findActiveByUserAndIndex(userId, idNumberIndex) {
