@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import Joi from 'joi';
 import type { ClientsService } from '../clients/clients-service';
 import { AppError, ValidationFailed } from '../errors';
-import { defineRoutes, ROLES, type RequestContext } from '../http/route';
+import { defineRoutes, ROLES, type RequestContext, type RouteDefinition } from '../http/route';
 import type { DeclarationsService } from './declarations-service';
 import { disclosedFields } from './disclosure-policy';
 import { DECLARATION_STATUSES, SHIPMENT_STATUSES } from './disclosure-types';
@@ -176,6 +176,29 @@ export function disclosureRoutes({
     res.end(body);
   }
 
+  /** Both pull queues answer the same way: one signed page and the cursor for the next. */
+  function pullPage<Status extends string>(
+    list: (
+      context: RequestContext,
+      query: { status?: Status; limit: number; afterSeq: number },
+    ) => Promise<{ items: unknown[]; nextAfter: number | null }>,
+  ): RouteDefinition['handler'] {
+    return async (req, res, { input, request }) => {
+      const representation = await negotiate(req, request, ['json', 'pkcs7']);
+      // The route's joi query schema has checked status against this queue's own list.
+      const query = input.query as { status?: Status; limit: number; after?: number };
+      const result = await list(request, {
+        status: query.status,
+        limit: query.limit,
+        afterSeq: query.after ?? 0,
+      });
+      sendSigned(res, representation, {
+        items: result.items,
+        next: result.nextAfter === null ? null : encodeCursor(result.nextAfter),
+      });
+    };
+  }
+
   const declarationParams = Joi.object({ declarationId: Joi.string().uuid().required() });
   const shipmentParams = Joi.object({ shipmentId: Joi.string().uuid().required() });
   const signedResponse = (description: string, schema: Joi.Schema) => ({
@@ -199,23 +222,7 @@ export function disclosureRoutes({
         ),
         406: { description: 'Unsupported Accept, or pkcs7-mime without a registered certificate' },
       },
-      async handler(req, res, { input, request }) {
-        const representation = await negotiate(req, request, ['json', 'pkcs7']);
-        const query = input.query as {
-          status?: (typeof DECLARATION_STATUSES)[number];
-          limit: number;
-          after?: number;
-        };
-        const result = await declarations.list(request, {
-          status: query.status,
-          limit: query.limit,
-          afterSeq: query.after ?? 0,
-        });
-        sendSigned(res, representation, {
-          items: result.items,
-          next: result.nextAfter === null ? null : encodeCursor(result.nextAfter),
-        });
-      },
+      handler: pullPage(declarations.list),
     },
     {
       method: 'get',
@@ -294,23 +301,7 @@ export function disclosureRoutes({
         ),
         406: { description: 'Unsupported Accept, or pkcs7-mime without a registered certificate' },
       },
-      async handler(req, res, { input, request }) {
-        const representation = await negotiate(req, request, ['json', 'pkcs7']);
-        const query = input.query as {
-          status?: (typeof SHIPMENT_STATUSES)[number];
-          limit: number;
-          after?: number;
-        };
-        const result = await shipments.list(request, {
-          status: query.status,
-          limit: query.limit,
-          afterSeq: query.after ?? 0,
-        });
-        sendSigned(res, representation, {
-          items: result.items,
-          next: result.nextAfter === null ? null : encodeCursor(result.nextAfter),
-        });
-      },
+      handler: pullPage(shipments.list),
     },
     {
       method: 'get',
