@@ -1,5 +1,5 @@
 import type { EncryptedField } from '../crypto/field-cipher-types';
-import type { OrderItem, TaxBreakdown } from './order-lifecycle-types';
+import type { LifecycleOrder, TaxBreakdown } from './order-lifecycle-types';
 
 export type Decision = 'APPROVED' | 'REJECTED';
 
@@ -48,21 +48,9 @@ export interface RequestFingerprint {
   personalHash: EncryptedField | null;
 }
 
-export interface OrderRecord extends RequestFingerprint {
-  orderNo: string;
-  identityId: string;
-  items: OrderItem[];
-  goodsValueFen: number;
-  freightFen: number;
-  insuranceFen: number;
-  discountFen: number;
-  taxableFen: number;
-  tax: TaxBreakdown;
-  singleItemException: boolean;
-  customsCode: string;
-  carrierCode: string;
-  orderedAt: Date;
-  quotaYear: number;
+/** The stored order: the lifecycle view's immutable facts plus what only checkout keeps. */
+export interface OrderRecord
+  extends RequestFingerprint, Omit<LifecycleOrder, 'status' | 'confirmedAt' | 'releasedAt'> {
   /** `{name, phone, address}` as JSON, under the buyer's data key; only on approved orders. */
   consignee: EncryptedField | null;
   /** The verify answer, returned again for the same request. */
