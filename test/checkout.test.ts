@@ -438,6 +438,46 @@ describe('GET /v1/identities/{identityId}/quota', () => {
     const response = await quota(t, key, '0f5a7c1e-8f0e-4c4b-9a53-2f3c9d1e6b7a').expect(404);
     expect(response.body.error.code).toBe('NOT_FOUND');
   });
+
+  it('when a buyer quota is read, then a quota.read event is logged under the buyer pseudonym', async () => {
+    const b = await buyer();
+    await quota(t, key, b.identityId).set('X-Request-Id', `quota-${b.identityId}`).expect(200);
+    await quota(t, key, '0f5a7c1e-8f0e-4c4b-9a53-2f3c9d1e6b7a')
+      .set('X-Request-Id', `quota-unknown-${b.identityId}`)
+      .expect(404);
+    const auditor = await t.clientKey('auditor');
+    const mine = await t
+      .http()
+      .get(`/v1/audit-events?action=quota.read&identityId=${b.identityId}`)
+      .set(auth(auditor.apiKey))
+      .expect(200);
+    expect(mine.body.items).toEqual([
+      expect.objectContaining({
+        action: 'quota.read',
+        outcome: 'SUCCESS',
+        fields: ['quota'],
+        requestId: `quota-${b.identityId}`,
+        resource: { route: '/v1/identities/:identityId/quota', id: b.identityId },
+      }),
+    ]);
+    const failed = await t
+      .http()
+      .get('/v1/audit-events?action=quota.read&outcome=FAILED&limit=100')
+      .set(auth(auditor.apiKey))
+      .expect(200);
+    expect(failed.body.items.map((e: { requestId: string }) => e.requestId)).toContain(
+      `quota-unknown-${b.identityId}`,
+    );
+  });
+
+  it('when the access log cannot record a quota read, then 503 and no figures', async () => {
+    const b = await buyer();
+    await blockNextAuditAppend();
+    const response = await quota(t, key, b.identityId).expect(503);
+    expect(response.body).toEqual({
+      error: expect.objectContaining({ code: 'SERVICE_UNAVAILABLE' }),
+    });
+  });
 });
 
 describe('customs quota query', () => {

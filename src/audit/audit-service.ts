@@ -27,6 +27,7 @@ export const DEFAULT_PURPOSE: Record<AuditAction, AuditPurpose> = {
   'identity.delete': 'subject-deletion-request',
   'identity.photo': 'identity-registration',
   'checkout.verify': 'checkout-verification',
+  'quota.read': 'checkout-verification',
   'declaration.disclose': 'customs-clearance',
   'shipment.disclose': 'delivery',
   'audit.read': 'security-review',

@@ -9,6 +9,7 @@ export const AUDIT_ACTIONS = [
   'identity.delete',
   'identity.photo',
   'checkout.verify',
+  'quota.read',
   'declaration.disclose',
   'shipment.disclose',
   'audit.read',

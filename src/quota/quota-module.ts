@@ -77,7 +77,12 @@ export function createQuotaModule(
     clock,
     holdMs: config.quota.holdMinutes * 60_000,
   });
-  const quota = createQuotaService({ ledger, directory: deps.directory, clock });
+  const quota = createQuotaService({
+    ledger,
+    directory: deps.directory,
+    accessLog: deps.accessLog,
+    clock,
+  });
 
   let timer: NodeJS.Timeout | null = null;
   let sweeping: Promise<unknown> | null = null;

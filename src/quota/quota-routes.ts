@@ -195,8 +195,10 @@ export function quotaRoutes({
         200: { description: 'Quota', schema: quotaView },
         404: { description: 'NOT_FOUND' },
       },
-      async handler(_req, res, { input }) {
-        res.json(await quota.get(input.params.identityId!, input.query.year as number | undefined));
+      personalData: { action: 'quota.read', fields: ['quota'] },
+      async handler(_req, res, { input, request }) {
+        const year = input.query.year as number | undefined;
+        res.json(await quota.get(request, input.params.identityId!, year));
       },
     },
   ]);

@@ -1,4 +1,7 @@
+import { auditedRead } from '../audit/audit-helpers';
+import type { AccessLog } from '../audit/audit-types';
 import { NotFound } from '../errors';
+import type { RequestContext } from '../http/route';
 import type { IdentityDirectory } from '../identities/identity-directory';
 import { beijingYear } from './beijing-time';
 import { balances } from './ledger';
@@ -6,26 +9,42 @@ import type { LedgerService } from './ledger-service';
 import type { QuotaView } from './orders-types';
 
 export interface QuotaService {
-  /** The buyer's quota for `year` (default: the current year in Beijing time). */
-  get(identityId: string, year?: number): Promise<QuotaView>;
+  /**
+   * The buyer's quota for `year` (default: the current year in Beijing time).
+   * What a person bought this year is about that person, so each read is an
+   * access-log event, written before the figures are returned.
+   */
+  get(context: RequestContext, identityId: string, year?: number): Promise<QuotaView>;
 }
 
 export function createQuotaService({
   ledger,
   directory,
+  accessLog,
   clock,
 }: {
   ledger: LedgerService;
   directory: IdentityDirectory;
+  accessLog: AccessLog;
   clock: () => Date;
 }): QuotaService {
   return {
-    async get(identityId, year) {
-      if (!(await directory.findBuyer(identityId))) throw new NotFound('identity');
-      const now = clock();
-      const quotaYear = year ?? beijingYear(now);
-      const state = await ledger.read(identityId, quotaYear, now);
-      return { year: quotaYear, ...balances(state) };
+    get(context, identityId, year) {
+      const access = {
+        context,
+        action: 'quota.read',
+        purpose: 'checkout-verification',
+        identityId,
+        resourceId: identityId,
+        fields: ['quota'],
+      } as const;
+      return auditedRead(accessLog, access, async () => {
+        if (!(await directory.findBuyer(identityId))) throw new NotFound('identity');
+        const now = clock();
+        const quotaYear = year ?? beijingYear(now);
+        const state = await ledger.read(identityId, quotaYear, now);
+        return { year: quotaYear, ...balances(state) };
+      });
     },
   };
 }
