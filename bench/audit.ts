@@ -32,7 +32,7 @@ import { createSubjectPseudonym, toEvent } from '../src/audit/audit-service';
 import { AUDIT_ACTIONS, type AccessEventInput } from '../src/audit/audit-types';
 import { verifyLog } from '../src/audit/audit-verify';
 import { connectDatabase } from '../src/db/connection';
-import { projectRoot, startEmbeddedFerretdb } from '../src/db/embedded-ferretdb';
+import { openBenchDatabase } from './bench-database';
 import { createLogger } from '../src/logger';
 import type { Role } from '../src/http/route';
 
@@ -375,20 +375,10 @@ async function verifyBenchmark(
 }
 
 async function main() {
-  let uri = process.env.MONGODB_URI;
-  let stopDatabase = async () => undefined as void;
-  const dataDir = path.join(projectRoot(), '.data', `bench-ferretdb-${process.pid}`);
-  if (!uri) {
-    const database = await startEmbeddedFerretdb({ projectRoot: projectRoot(), dataDir });
-    uri = database.uri;
-    stopDatabase = async () => {
-      await database.stop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    };
-    print('database: embedded FerretDB 1.24 (SQLite backend)');
-  } else {
-    print('database: MONGODB_URI');
-  }
+  const database = await openBenchDatabase('audit');
+  const uri = database.uri;
+  const stopDatabase = () => database.stop();
+  print(`database: ${database.label}`);
   print(`machine: ${os.cpus().length} cores, node ${process.version}`);
   const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-audit-keys-'));
   try {

@@ -25,7 +25,7 @@ import type { Connection } from 'mongoose';
 import { createApp } from '../src/app';
 import { loadConfig } from '../src/config';
 import { connectDatabase } from '../src/db/connection';
-import { projectRoot, startEmbeddedFerretdb } from '../src/db/embedded-ferretdb';
+import { openBenchDatabase } from './bench-database';
 import { createLogger } from '../src/logger';
 import { createLedgerService } from '../src/quota/ledger-service';
 import { createLedgerStore } from '../src/quota/ledger-store';
@@ -273,20 +273,10 @@ async function ledgerReadLatency(connection: Connection, size: number, count: nu
 }
 
 async function main() {
-  let uri = process.env.MONGODB_URI;
-  let stopDatabase = async () => undefined as void;
-  const dataDir = path.join(projectRoot(), '.data', `bench-checkout-ferretdb-${process.pid}`);
-  if (!uri) {
-    const database = await startEmbeddedFerretdb({ projectRoot: projectRoot(), dataDir });
-    uri = database.uri;
-    stopDatabase = async () => {
-      await database.stop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    };
-    print('database: embedded FerretDB 1.24 (SQLite backend)');
-  } else {
-    print('database: MONGODB_URI');
-  }
+  const database = await openBenchDatabase('checkout');
+  const uri = database.uri;
+  const stopDatabase = () => database.stop();
+  print(`database: ${database.label}`);
   print(
     `machine: ${os.cpus().length} cores, node ${process.version}; server and load generator in one process`,
   );

@@ -1,3 +1,4 @@
+import { isDuplicateKey } from '../db/duplicate-key';
 import { Schema, type Connection, type Model } from 'mongoose';
 
 /** What a keyring entry is for: wrapping data keys, or one blind index each. */
@@ -50,10 +51,6 @@ const keyringSchema = new Schema<KeyringEntry>(
   { collection: 'keyring', versionKey: false },
 );
 keyringSchema.index({ purpose: 1, version: 1 }, { unique: true });
-
-export function isDuplicateKey(error: unknown): boolean {
-  return (error as { code?: number } | null)?.code === 11000;
-}
 
 function modelOf(connection: Connection): Model<KeyringEntry> {
   return (

@@ -1,5 +1,5 @@
 import { Schema, type Connection, type Model } from 'mongoose';
-import { isDuplicateKey } from './keyring-store';
+import { isDuplicateKey } from '../db/duplicate-key';
 
 /**
  * A data subject's data key, wrapped by a key-encryption key. Kept in its own

@@ -1,3 +1,4 @@
+import { isDuplicateKey } from '../db/duplicate-key';
 import { Schema, type Connection, type Model, type SchemaDefinition } from 'mongoose';
 import type {
   DeclarationRecord,
@@ -10,10 +11,6 @@ import type {
 import { DECLARATION_STATUSES, SHIPMENT_STATUSES } from './disclosure-types';
 
 type PlainDocument = Record<string, unknown>;
-
-function isDuplicateKey(error: unknown): boolean {
-  return (error as { code?: number } | null)?.code === 11000;
-}
 
 interface CounterDocument {
   _id: string;

@@ -1,5 +1,5 @@
 import { Schema, type Connection, type Model } from 'mongoose';
-import { isDuplicateKey } from '../crypto/keyring-store';
+import { insertUnique } from '../db/duplicate-key';
 import {
   IDENTITIES_COLLECTION,
   PHOTO_SIDES,
@@ -113,13 +113,7 @@ export function createIdentitiesStore(connection: Connection): IdentitiesStore {
   const photos = modelOf(connection, 'IdentityPhoto', photoSchema);
   return {
     async insert(record) {
-      try {
-        await identities.create({ ...record, _id: record.id });
-        return 'inserted';
-      } catch (error) {
-        if (isDuplicateKey(error)) return 'duplicate';
-        throw error;
-      }
+      return insertUnique(() => identities.create({ ...record, _id: record.id }));
     },
     async findById(id) {
       const found = await identities.findOne({ _id: id }).lean<IdentityRecord>();

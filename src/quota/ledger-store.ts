@@ -1,4 +1,5 @@
 import { Schema, type Connection } from 'mongoose';
+import { isDuplicateKey } from '../db/duplicate-key';
 import { ServiceUnavailable } from '../errors';
 import {
   applyChange,
@@ -66,20 +67,12 @@ interface SnapshotDocument {
   updatedAt: Date;
 }
 
-interface JournalDocument {
+/** One committed change, stored with its place in the buyer's year and the balances after it. */
+interface JournalDocument extends LedgerChange {
   _id: string;
   identityId: string;
   year: number;
   seq: number;
-  orderNo: string;
-  from: LedgerStatus | null;
-  to: LedgerStatus;
-  amountFen: number;
-  at: Date;
-  confirmedAt: Date | null;
-  releasedAt: Date | null;
-  limitFen: number;
-  limitFrom: Date;
   usedFen: number;
   reservedFen: number;
   remainingFen: number;
@@ -123,12 +116,6 @@ const journalSchema = new Schema<JournalDocument>(
   },
   { collection: 'quota_journal', versionKey: false },
 );
-
-const DUPLICATE_KEY = 11000;
-
-export function isDuplicateKey(error: unknown): boolean {
-  return (error as { code?: unknown })?.code === DUPLICATE_KEY;
-}
 
 export function ledgerKey(identityId: string, year: number): string {
   return `${identityId}:${year}`;

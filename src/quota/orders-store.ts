@@ -1,5 +1,5 @@
 import { Schema, type Connection } from 'mongoose';
-import { isDuplicateKey } from './ledger-store';
+import { insertUnique } from '../db/duplicate-key';
 import type { HoldRecord, OrderRecord, OrdersStore } from './orders-types';
 
 /**
@@ -73,16 +73,6 @@ function toOrder({ _id, ...rest }: OrderDocument): OrderRecord {
 
 function toHold({ _id, ...rest }: HoldDocument): HoldRecord {
   return { ...rest, orderNo: _id, personalHash: rest.personalHash ?? null };
-}
-
-async function insertUnique(insert: () => Promise<unknown>): Promise<'inserted' | 'duplicate'> {
-  try {
-    await insert();
-    return 'inserted';
-  } catch (error) {
-    if (isDuplicateKey(error)) return 'duplicate';
-    throw error;
-  }
 }
 
 export function createOrdersStore(connection: Connection): OrdersStore {
