@@ -1,21 +1,24 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { projectRoot, startEmbeddedFerretdb } from '../src/db/embedded-ferretdb';
+import { startEmbeddedDatabase, type EmbeddedEngineName } from '../src/db/embedded-database';
+import { projectRoot } from '../src/db/project-root';
 
 /**
  * The database a benchmark runs against: MONGODB_URI when set, else a fresh
- * embedded FerretDB whose data is removed again on stop.
+ * embedded engine (EMBEDDED_DB, default mongo-java-server) whose data is
+ * removed again on stop.
  */
 export async function openBenchDatabase(
   name: string,
 ): Promise<{ uri: string; label: string; stop(): Promise<void> }> {
   const uri = process.env.MONGODB_URI;
   if (uri) return { uri, label: 'MONGODB_URI', stop: async () => undefined };
-  const dataDir = path.join(projectRoot(), '.data', `bench-${name}-ferretdb-${process.pid}`);
-  const database = await startEmbeddedFerretdb({ projectRoot: projectRoot(), dataDir });
+  const engine = (process.env.EMBEDDED_DB ?? 'mongo-java-server') as EmbeddedEngineName;
+  const dataDir = path.join(projectRoot(), '.data', `bench-${name}-${engine}-${process.pid}`);
+  const database = await startEmbeddedDatabase({ engine, projectRoot: projectRoot(), dataDir });
   return {
     uri: database.uri,
-    label: 'embedded FerretDB 1.24 (SQLite backend)',
+    label: `embedded ${database.label}`,
     async stop() {
       await database.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });

@@ -10,6 +10,7 @@ import { createDisclosureModule } from './disclosure/disclosure-module';
 import { createCryptoModule } from './crypto/crypto-module';
 import type { FieldCipher } from './crypto/field-cipher-types';
 import { pingDatabase } from './db/connection';
+import type { EmbeddedDatabaseState } from './db/embedded-database';
 import { errorHandler, notFoundHandler } from './http/error-handler';
 import { createMetrics } from './http/metrics';
 import { buildOpenApi } from './http/openapi';
@@ -20,7 +21,7 @@ import { buildRouter } from './http/router';
 import type { Logger } from './logger';
 import { createIdentitiesModule } from './identities/identities-module';
 import type { IdentityDirectory } from './identities/identity-directory';
-import { opsRoutes } from './ops/ops-routes';
+import { opsRoutes, type Readiness } from './ops/ops-routes';
 import type { OrderLifecycleService } from './quota/order-lifecycle-service';
 import { createQuotaModule } from './quota/quota-module';
 
@@ -30,6 +31,8 @@ export interface AppDeps {
   logger: Logger;
   /** Replaces the wall clock of time-dependent work (quota holds, years); tests inject one. */
   clock?: () => Date;
+  /** The supervised embedded engine, when the service started one: readiness reports its state. */
+  embeddedDatabase?: { state(): EmbeddedDatabaseState };
 }
 
 /** A capability's contribution to the app, wired here and nowhere else. */
@@ -55,7 +58,13 @@ export interface BuiltApp {
   orderLifecycle: OrderLifecycleService;
 }
 
-export function createApp({ config, connection, logger, clock }: AppDeps): BuiltApp {
+export function createApp({
+  config,
+  connection,
+  logger,
+  clock,
+  embeddedDatabase,
+}: AppDeps): BuiltApp {
   const clientsStore = createClientsStore(connection);
   const clientsService = createClientsService({ clientsStore }, config);
   // The access log first: every capability that touches personal data records through it.
@@ -99,15 +108,18 @@ export function createApp({ config, connection, logger, clock }: AppDeps): Built
   ];
 
   let started = false;
-  const readiness = {
-    async isReady() {
-      if (!started || !(await pingDatabase(connection, Math.min(config.dbTimeoutMs, 2000)))) {
-        return false;
+  const readiness: Readiness = {
+    async check() {
+      if (embeddedDatabase?.state() === 'restarting')
+        return { ready: false, database: 'restarting' };
+      if (!(await pingDatabase(connection, Math.min(config.dbTimeoutMs, 2000)))) {
+        return { ready: false, database: 'unreachable' };
       }
+      if (!started) return { ready: false, database: 'up' };
       for (const module of modules) {
-        if (module.isReady && !(await module.isReady())) return false;
+        if (module.isReady && !(await module.isReady())) return { ready: false, database: 'up' };
       }
-      return true;
+      return { ready: true, database: 'up' };
     },
   };
 

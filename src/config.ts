@@ -1,20 +1,26 @@
 import Joi from 'joi';
 import path from 'node:path';
+import { EMBEDDED_ENGINES, type EmbeddedEngineName } from './db/embedded/engine';
 import { parseDisclosureConfig, type DisclosureConfig } from './disclosure/disclosure-config';
 
 /** The service's whole configuration, validated once at start-up. */
 export interface Config {
   env: 'development' | 'test' | 'production';
   port: number;
-  /** Unset: the embedded FerretDB is started (never in production). */
+  /** Unset: the embedded engine is started (never in production). */
   mongodbUri: string | undefined;
+  /** Which embedded engine runs when MONGODB_URI is unset. */
+  embeddedDb: EmbeddedEngineName;
   adminApiKey: string;
   keysDir: string;
   dataDir: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   bodyLimit: string;
   rateLimitPerMinute: number;
+  /** Server selection and connection: how long to wait for a database to answer at all. */
   dbTimeoutMs: number;
+  /** The bound on one database operation; past it the caller gets 503 DATABASE_UNAVAILABLE. */
+  dbOperationTimeoutMs: number;
   shutdownGraceMs: number;
   /** Access log: how often the head of this instance's chain is signed, also when idle. */
   auditCheckpointIntervalMs: number;
@@ -64,6 +70,9 @@ const schema = Joi.object({
       then: Joi.required(),
       otherwise: Joi.optional().default(DEV_ADMIN_API_KEY),
     }),
+  EMBEDDED_DB: Joi.string()
+    .valid(...EMBEDDED_ENGINES)
+    .default('mongo-java-server'),
   KEYS_DIR: Joi.string().default('./keys'),
   DATA_DIR: Joi.string().default('./.data'),
   LOG_LEVEL: Joi.string()
@@ -74,6 +83,7 @@ const schema = Joi.object({
     .default('100kb'),
   RATE_LIMIT_PER_MINUTE: Joi.number().integer().min(1).default(1200),
   DB_TIMEOUT_MS: Joi.number().integer().min(100).default(5000),
+  DB_OPERATION_TIMEOUT_MS: Joi.number().integer().min(100).max(600000).default(10000),
   SHUTDOWN_GRACE_MS: Joi.number().integer().min(0).default(10000),
   AUDIT_CHECKPOINT_INTERVAL_MS: Joi.number().integer().min(50).max(86400000).default(60000),
   DATA_KEY_CACHE_MS: Joi.number().integer().min(0).max(60000).default(2000),
@@ -123,6 +133,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     env: value.NODE_ENV,
     port: value.PORT,
     mongodbUri: value.MONGODB_URI,
+    embeddedDb: value.EMBEDDED_DB,
     adminApiKey: value.ADMIN_API_KEY,
     keysDir: path.resolve(value.KEYS_DIR),
     dataDir: path.resolve(value.DATA_DIR),
@@ -130,6 +141,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     bodyLimit: value.BODY_LIMIT,
     rateLimitPerMinute: value.RATE_LIMIT_PER_MINUTE,
     dbTimeoutMs: value.DB_TIMEOUT_MS,
+    dbOperationTimeoutMs: value.DB_OPERATION_TIMEOUT_MS,
     shutdownGraceMs: value.SHUTDOWN_GRACE_MS,
     auditCheckpointIntervalMs: value.AUDIT_CHECKPOINT_INTERVAL_MS,
     dataKeyCacheMs: value.DATA_KEY_CACHE_MS,

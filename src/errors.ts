@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'RETURN_WINDOW_CLOSED'
   | 'CONFLICT'
   | 'SERVICE_UNAVAILABLE'
+  | 'DATABASE_UNAVAILABLE'
   | 'INTERNAL';
 
 export interface ErrorDetail {
@@ -84,6 +85,13 @@ export class Unprocessable extends AppError {
 export class ServiceUnavailable extends AppError {
   constructor(message = 'The service cannot answer right now.', options?: { cause?: unknown }) {
     super('SERVICE_UNAVAILABLE', 503, message, [], options);
+  }
+}
+
+/** The database did not answer within its bound (down, paused, partitioned or overloaded). */
+export class DatabaseUnavailable extends AppError {
+  constructor(options?: { cause?: unknown }) {
+    super('DATABASE_UNAVAILABLE', 503, 'The database is not reachable.', [], options);
   }
 }
 

@@ -1,30 +1,39 @@
 import fs from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
-import { createApp } from './app';
+import type { Connection } from 'mongoose';
+import { createApp, type BuiltApp } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
 import { connectDatabase } from './db/connection';
-import { projectRoot, startEmbeddedFerretdb, type EmbeddedDatabase } from './db/embedded-ferretdb';
-import { EmbeddedDatabaseUnavailable } from './db/ferretdb-build';
+import {
+  EmbeddedDatabaseUnavailable,
+  startEmbeddedDatabase,
+  type EmbeddedDatabase,
+} from './db/embedded-database';
+import { projectRoot } from './db/project-root';
 import { createLogger, type Logger } from './logger';
 
-async function databaseUri(
-  config: Config,
-  logger: Logger,
-): Promise<{ uri: string; embedded?: EmbeddedDatabase }> {
-  if (config.mongodbUri) return { uri: config.mongodbUri };
-  const dataDir = path.join(config.dataDir, 'ferretdb');
+/** What has been started so far, stopped in reverse order on every way out. */
+interface Started {
+  embedded?: EmbeddedDatabase;
+  connection?: Connection;
+  app?: BuiltApp;
+}
+
+async function startEmbedded(config: Config, logger: Logger): Promise<EmbeddedDatabase> {
+  const dataDir = path.join(config.dataDir, config.embeddedDb);
   logger.warn(
-    { dataDir },
-    'MONGODB_URI is unset: starting the embedded FerretDB (development only)',
+    { engine: config.embeddedDb, dataDir },
+    'MONGODB_URI is unset: starting the embedded database (development only)',
   );
-  const embedded = await startEmbeddedFerretdb({
+  const embedded = await startEmbeddedDatabase({
+    engine: config.embeddedDb,
     projectRoot: projectRoot(),
     dataDir,
     log: (line) => logger.info(line),
   });
-  logger.info({ embeddedPort: embedded.port }, 'embedded FerretDB started');
-  return { uri: embedded.uri, embedded };
+  logger.info({ engine: embedded.label, embeddedPort: embedded.port }, 'embedded database started');
+  return embedded;
 }
 
 function exitWith(line: string): never {
@@ -32,25 +41,36 @@ function exitWith(line: string): never {
   process.exit(1);
 }
 
-async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) exitWith(error.message);
-    throw error;
-  }
-  const logger = createLogger(config.logLevel);
+async function stopAll(started: Started): Promise<void> {
+  await started.app?.stop().catch(() => undefined);
+  await started.connection?.close().catch(() => undefined);
+  await started.embedded?.stop();
+}
+
+async function serve(config: Config, logger: Logger, started: Started): Promise<Server> {
   fs.mkdirSync(config.dataDir, { recursive: true });
-  const { uri, embedded } = await databaseUri(config, logger);
-  const connection = await connectDatabase(uri, { timeoutMs: config.dbTimeoutMs });
-  const built = createApp({ config, connection, logger });
+  if (!config.mongodbUri) started.embedded = await startEmbedded(config, logger);
+  const uri = config.mongodbUri ?? started.embedded!.uri;
+  started.connection = await connectDatabase(uri, {
+    timeoutMs: config.dbTimeoutMs,
+    operationTimeoutMs: config.dbOperationTimeoutMs,
+  });
+  const built = createApp({
+    config,
+    connection: started.connection,
+    logger,
+    embeddedDatabase: started.embedded,
+  });
+  started.app = built;
   await built.start();
   const server: Server = built.app.listen(config.port, () => {
     const address = server.address();
     logger.info({ port: typeof address === 'object' ? address?.port : config.port }, 'listening');
   });
+  return server;
+}
 
+function onSignals(config: Config, logger: Logger, server: Server, started: Started): void {
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -62,14 +82,33 @@ async function main(): Promise<void> {
       server.closeIdleConnections();
     });
     clearTimeout(force);
-    await built.stop();
-    await connection.close();
-    await embedded?.stop();
+    await stopAll(started);
     logger.info('stopped');
     process.exit(0);
   };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.on(signal, () => void shutdown(signal));
+  }
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) exitWith(error.message);
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+  const started: Started = {};
+  try {
+    const server = await serve(config, logger, started);
+    onSignals(config, logger, server, started);
+  } catch (error) {
+    // A failed start (bad key, database refused) must not leave the embedded engine running.
+    await stopAll(started);
+    throw error;
+  }
 }
 
 main().catch((error: unknown) => {

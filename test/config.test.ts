@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config';
-import { EmbeddedDatabaseUnavailable, ensureFerretdbBinary } from '../src/db/ferretdb-build';
+import { EmbeddedDatabaseUnavailable } from '../src/db/embedded/engine';
+import { ensureFerretdbBinary } from '../src/db/embedded/ferretdb';
 
 const root = path.resolve(__dirname, '..');
 
@@ -57,16 +58,38 @@ describe('configuration', () => {
 });
 
 describe('embedded database prerequisites', () => {
-  it('when there is neither MONGODB_URI nor Go, then one line names both ways out', () => {
+  /** Nothing on PATH: no java, no javac, no mvn, no go. */
+  const noTools = () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'no-tools-'));
+    return { PATH: empty, DATA_DIR: empty, KEYS_DIR: path.join(empty, 'keys') };
+  };
+
+  it('when there is neither MONGODB_URI nor Java, then the service exits 1 with one line naming both ways out', () => {
+    const env = noTools();
+    const { status, stderr } = startService(env);
+    fs.rmSync(env.PATH, { recursive: true, force: true });
+    expect(status).toBe(1);
+    expect(stderr).toBe(
+      'no database: set MONGODB_URI to a MongoDB server, or install Java 17+ and Maven so the embedded mongo-java-server can be fetched (java is missing)',
+    );
+  });
+
+  it('when FerretDB is chosen and there is neither MONGODB_URI nor Go, then one line names both ways out', () => {
     const emptyRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'no-go-'));
     try {
       expect(() => ensureFerretdbBinary(emptyRoot, () => undefined, { PATH: emptyRoot })).toThrow(
         new EmbeddedDatabaseUnavailable(
-          'no database: set MONGODB_URI to a MongoDB server, or install Go so the embedded FerretDB can be built',
+          'no database: set MONGODB_URI to a MongoDB server, or install Go so the embedded FerretDB (EMBEDDED_DB=ferretdb) can be built',
         ),
       );
     } finally {
       fs.rmSync(emptyRoot, { recursive: true, force: true });
     }
+  });
+
+  it('when EMBEDDED_DB names an unknown engine, then the service exits 1 naming the variable', () => {
+    const { status, stderr } = startService({ EMBEDDED_DB: 'sqlite' });
+    expect(status).toBe(1);
+    expect(stderr).toBe('invalid configuration: EMBEDDED_DB has an invalid value');
   });
 });

@@ -140,7 +140,7 @@ describe('operations', () => {
   });
 
   it('when the database is up and indexed, then /readyz is 200', async () => {
-    await t.http().get('/readyz').expect(200, { status: 'ready' });
+    await t.http().get('/readyz').expect(200, { status: 'ready', database: 'up' });
   });
 
   it('when /metrics is scraped, then requests are counted by route template, not raw path', async () => {

@@ -5,6 +5,7 @@ type Filter<T> = mongo.Filter<T>;
 type FindCursor<T> = mongo.FindCursor<T>;
 import { eventId, type AuditEventRecord, type CheckpointRecord } from './audit-chain';
 import type { AuditAction, AuditOutcome } from './audit-types';
+import { ensureModelIndexes } from '../db/indexes';
 
 export const EVENTS_COLLECTION = 'audit_events';
 export const CHECKPOINTS_COLLECTION = 'audit_checkpoints';
@@ -90,10 +91,7 @@ export function createAuditStore(connection: Connection): AuditStore {
     events,
 
     async ensureIndexes() {
-      await eventsModel.createCollection().catch(ignoreExists);
-      await checkpointsModel.createCollection().catch(ignoreExists);
-      await eventsModel.createIndexes();
-      await checkpointsModel.createIndexes();
+      await ensureModelIndexes(eventsModel, checkpointsModel);
     },
 
     async insertEvents(records) {
@@ -138,11 +136,6 @@ export function createAuditStore(connection: Connection): AuditStore {
       return (await checkpoints.find({}).toArray()) as unknown as CheckpointDocument[];
     },
   };
-}
-
-function ignoreExists(error: unknown): void {
-  // 48 NamespaceExists: another instance created it first.
-  if ((error as { code?: number }).code !== 48) throw error;
 }
 
 function withoutId(document: Document): AuditEventRecord {

@@ -12,7 +12,8 @@ import {
   MIN_MASTER_KEY_BITS,
 } from '../crypto/master-key';
 import { connectDatabase } from '../db/connection';
-import { projectRoot, startEmbeddedFerretdb, type EmbeddedDatabase } from '../db/embedded-ferretdb';
+import { startEmbeddedDatabase, type EmbeddedDatabase } from '../db/embedded-database';
+import { projectRoot } from '../db/project-root';
 import { createLogger } from '../logger';
 
 /**
@@ -40,15 +41,19 @@ async function withDatabase<T>(
   let uri = config.mongodbUri;
   if (!uri) {
     say(
-      'MONGODB_URI is unset: starting the embedded FerretDB (development only; stop the dev server first)',
+      'MONGODB_URI is unset: starting the embedded database (development only; stop the dev server first)',
     );
-    embedded = await startEmbeddedFerretdb({
+    embedded = await startEmbeddedDatabase({
+      engine: config.embeddedDb,
       projectRoot: projectRoot(),
-      dataDir: path.join(config.dataDir, 'ferretdb'),
+      dataDir: path.join(config.dataDir, config.embeddedDb),
     });
     uri = embedded.uri;
   }
-  const connection = await connectDatabase(uri, { timeoutMs: config.dbTimeoutMs });
+  const connection = await connectDatabase(uri, {
+    timeoutMs: config.dbTimeoutMs,
+    operationTimeoutMs: config.dbOperationTimeoutMs,
+  });
   try {
     return await work(connection);
   } finally {

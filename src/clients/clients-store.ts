@@ -1,6 +1,7 @@
 import { Schema, type Connection } from 'mongoose';
 import type { Client, ClientsStore } from './clients-types';
 import { ROLES } from '../http/route';
+import { ensureModelIndexes } from '../db/indexes';
 
 /**
  * The key hash is the primary key: authentication runs on every request, and
@@ -64,7 +65,7 @@ export function createClientsStore(connection: Connection): ClientsStore {
       return result.matchedCount === 1;
     },
     async ensureIndexes() {
-      await model.createIndexes();
+      await ensureModelIndexes(model);
     },
   };
 }

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
-import { DecryptionFailed, NotFound, ServiceUnavailable } from '../errors';
+import { isDatabaseUnavailable } from '../db/database-errors';
+import { DatabaseUnavailable, DecryptionFailed, NotFound, ServiceUnavailable } from '../errors';
 import { open, randomKey, seal, wipe, type Sealed } from './aead';
 import { unwrapDataKey, wrapDataKey, wrappingKekVersion } from './data-key-wrap';
 import { decodeEnvelope, encodeEnvelope, fieldAad, FIELD_FORMAT } from './envelope-format';
@@ -50,7 +51,8 @@ function assertRef(ref: FieldRef): void {
 function isInfrastructureFailure(error: unknown): boolean {
   return (
     error instanceof ServiceUnavailable ||
-    (error instanceof Error && /^Mongo|^Mongoose/.test(error.name))
+    error instanceof DatabaseUnavailable ||
+    isDatabaseUnavailable(error)
   );
 }
 

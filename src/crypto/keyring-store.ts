@@ -1,5 +1,6 @@
 import { isDuplicateKey } from '../db/duplicate-key';
 import { Schema, type Connection, type Model } from 'mongoose';
+import { ensureModelIndexes } from '../db/indexes';
 
 /** What a keyring entry is for: wrapping data keys, or one blind index each. */
 export const KEY_PURPOSES = ['kek', 'blind-index:idNumber', 'blind-index:name'] as const;
@@ -104,7 +105,7 @@ export function createKeyringStore(connection: Connection): KeyringStore {
       return found?.status ?? null;
     },
     async ensureIndexes() {
-      await model.createIndexes();
+      await ensureModelIndexes(model);
     },
   };
 }

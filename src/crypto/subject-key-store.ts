@@ -1,5 +1,6 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import { isDuplicateKey } from '../db/duplicate-key';
+import { ensureModelIndexes } from '../db/indexes';
 
 /**
  * A data subject's data key, wrapped by a key-encryption key. Kept in its own
@@ -140,7 +141,7 @@ export function createSubjectKeyStore(connection: Connection): SubjectKeyStore {
       return found.map(toEntry);
     },
     async ensureIndexes() {
-      await model.createIndexes();
+      await ensureModelIndexes(model);
     },
   };
 }

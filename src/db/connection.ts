@@ -1,20 +1,42 @@
-import mongoose, { type Connection } from 'mongoose';
+import mongoose, { type ConnectOptions, type Connection } from 'mongoose';
+
+export interface DatabaseTimeouts {
+  /** Server selection and opening a connection. */
+  timeoutMs: number;
+  /** One operation, end to end; default 10 s. */
+  operationTimeoutMs?: number;
+}
 
 /**
  * One connection per app (no module-level singleton), so every test file can
  * build an app on a database of its own.
+ *
+ * Every operation is bounded, so a paused or partitioned database turns into a
+ * prompt 503 rather than a request that hangs: the socket timeout ends a wait
+ * for any reply (a stopped server accepts TCP but never answers), the
+ * wait-queue and buffer timeouts end a wait for a connection, and maxTimeMS
+ * (four fifths of the bound) asks MongoDB to stop a runaway query itself, so
+ * its answer arrives before the socket gives up.
  */
 export async function connectDatabase(
   uri: string,
-  options: { dbName?: string; timeoutMs: number },
+  options: DatabaseTimeouts & { dbName?: string },
 ): Promise<Connection> {
-  const connection = mongoose.createConnection(uri, {
+  const operationTimeoutMs = options.operationTimeoutMs ?? 10_000;
+  // bufferTimeoutMS is a mongoose connection option its typings do not list.
+  const connectOptions: ConnectOptions & { bufferTimeoutMS: number } = {
     dbName: options.dbName,
     serverSelectionTimeoutMS: options.timeoutMs,
+    connectTimeoutMS: options.timeoutMs,
+    socketTimeoutMS: operationTimeoutMs,
+    waitQueueTimeoutMS: operationTimeoutMs,
+    bufferTimeoutMS: operationTimeoutMs,
     // Indexes are created explicitly at start-up and readiness waits for them.
     autoIndex: false,
     autoCreate: true,
-  });
+  };
+  const connection = mongoose.createConnection(uri, connectOptions);
+  connection.set('maxTimeMS', Math.floor(operationTimeoutMs * 0.8));
   await connection.asPromise();
   return connection;
 }

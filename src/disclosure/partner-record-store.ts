@@ -9,6 +9,7 @@ import type {
   ShipmentStatus,
 } from './disclosure-types';
 import { DECLARATION_STATUSES, SHIPMENT_STATUSES } from './disclosure-types';
+import { ensureModelIndexes } from '../db/indexes';
 
 type PlainDocument = Record<string, unknown>;
 
@@ -161,8 +162,7 @@ function createStore<R extends PartnerRecord<S>, S extends string>(
     },
 
     async ensureIndexes() {
-      await model.createIndexes();
-      await counters.createIndexes();
+      await ensureModelIndexes(model, counters);
     },
   };
 }

@@ -1,6 +1,7 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import { AUDIT_PURPOSES } from '../audit/audit-types';
 import type { DisclosureEntry, DisclosureReceipt, ReceiptsStore } from './disclosure-types';
+import { ensureModelIndexes } from '../db/indexes';
 
 const receiptSchema = new Schema<DisclosureReceipt>(
   {
@@ -50,7 +51,7 @@ export function createReceiptsStore(connection: Connection): ReceiptsStore {
       }));
     },
     async ensureIndexes() {
-      await model.createIndexes();
+      await ensureModelIndexes(model);
     },
   };
 }

@@ -1,16 +1,18 @@
 import type { NextFunction, Request, Response } from 'express';
-import { AppError, InternalError, NotFound, ServiceUnavailable, ValidationFailed } from '../errors';
+import { isDatabaseUnavailable } from '../db/database-errors';
+import {
+  AppError,
+  DatabaseUnavailable,
+  InternalError,
+  NotFound,
+  ValidationFailed,
+} from '../errors';
 import type { Logger } from '../logger';
-
-const DATABASE_UNREACHABLE =
-  /^(MongoServerSelectionError|MongooseServerSelectionError|MongoNetworkError|MongoNetworkTimeoutError|MongoNotConnectedError|MongoTopologyClosedError)$/;
 
 /** Turns body-parser, driver and other foreign errors into the service's own. */
 function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
-  if (error instanceof Error && DATABASE_UNREACHABLE.test(error.name)) {
-    return new ServiceUnavailable('The database is not reachable.', { cause: error });
-  }
+  if (isDatabaseUnavailable(error)) return new DatabaseUnavailable({ cause: error });
   const framework = error as { type?: string; status?: number };
   switch (framework.type) {
     case 'entity.parse.failed':

@@ -8,6 +8,7 @@ import {
   type IdentityRecord,
   type PhotoRecord,
 } from './identities-types';
+import { ensureModelIndexes } from '../db/indexes';
 
 /** Stored shape: the record, with its id repeated as the primary key. */
 type IdentityDocument = IdentityRecord & { _id: string };
@@ -177,8 +178,7 @@ export function createIdentitiesStore(connection: Connection): IdentitiesStore {
       await photos.deleteMany({ identityId });
     },
     async ensureIndexes() {
-      await identities.createIndexes();
-      await photos.createIndexes();
+      await ensureModelIndexes(identities, photos);
     },
   };
 }

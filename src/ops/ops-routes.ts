@@ -2,9 +2,15 @@ import Joi from 'joi';
 import { defineRoutes, type RouteDefinition } from '../http/route';
 import type { Metrics } from '../http/metrics';
 
-export interface Readiness {
+export interface ReadinessReport {
   /** True when every dependency (database, indexes, keys) is usable now. */
-  isReady(): Promise<boolean>;
+  ready: boolean;
+  /** up; unreachable (no answer in time); restarting (the embedded engine crashed and is coming back). */
+  database: 'up' | 'unreachable' | 'restarting';
+}
+
+export interface Readiness {
+  check(): Promise<ReadinessReport>;
 }
 
 export function opsRoutes(
@@ -13,6 +19,10 @@ export function opsRoutes(
   openApi: () => object,
 ): RouteDefinition[] {
   const status = Joi.object({ status: Joi.string() });
+  const readinessStatus = Joi.object({
+    status: Joi.string().valid('ready', 'not ready'),
+    database: Joi.string().valid('up', 'unreachable', 'restarting'),
+  });
   return defineRoutes([
     {
       method: 'get',
@@ -32,12 +42,12 @@ export function opsRoutes(
       tag: 'Operations',
       roles: 'public',
       responses: {
-        200: { description: 'Ready', schema: status },
-        503: { description: 'Not ready', schema: status },
+        200: { description: 'Ready', schema: readinessStatus },
+        503: { description: 'Not ready', schema: readinessStatus },
       },
       async handler(_req, res) {
-        const ready = await readiness.isReady();
-        res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready' });
+        const { ready, database } = await readiness.check();
+        res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', database });
       },
     },
     {

@@ -1,6 +1,7 @@
 import { Schema, type Connection } from 'mongoose';
 import { insertUnique } from '../db/duplicate-key';
 import type { HoldRecord, OrderRecord, OrdersStore } from './orders-types';
+import { ensureModelIndexes } from '../db/indexes';
 
 /**
  * Orders (`orders`) and holds (`order_holds`), both keyed by `_id: orderNo`
@@ -117,9 +118,7 @@ export function createOrdersStore(connection: Connection): OrdersStore {
     },
 
     async ensureIndexes() {
-      await orders.createCollection().catch(() => undefined);
-      await holds.createCollection().catch(() => undefined);
-      await holds.createIndexes();
+      await ensureModelIndexes(orders, holds);
     },
   };
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { Connection } from 'mongoose';
 import request from 'supertest';
-import { createApp, type BuiltApp } from '../../src/app';
+import { createApp, type AppDeps, type BuiltApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import { connectDatabase } from '../../src/db/connection';
 import { createLogger } from '../../src/logger';
@@ -29,6 +29,8 @@ export function freshDatabaseName(): string {
 export interface TestAppOptions {
   /** Replaces the wall clock of time-dependent work (quota holds and years). */
   clock?: () => Date;
+  /** An embedded engine the test started itself, for readiness to report on. */
+  embeddedDatabase?: AppDeps['embeddedDatabase'];
 }
 
 export async function createTestApp(
@@ -48,6 +50,7 @@ export async function createTestApp(
   const connection = await connectDatabase(uri, {
     dbName: env.DB_NAME ?? freshDatabaseName(),
     timeoutMs: config.dbTimeoutMs,
+    operationTimeoutMs: config.dbOperationTimeoutMs,
   });
   const logs: string[] = [];
   const sink = new Writable({
@@ -61,6 +64,7 @@ export async function createTestApp(
     connection,
     logger: createLogger('info', sink),
     clock: options.clock,
+    embeddedDatabase: options.embeddedDatabase,
   });
   await built.start();
   const http = () => request(built.app);

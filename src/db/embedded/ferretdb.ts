@@ -1,6 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { EmbeddedDatabaseUnavailable, type EmbeddedEngine } from './engine';
 
 /**
  * Builds the embedded FerretDB from the Go module proxy into `.tools/`.
@@ -13,8 +14,6 @@ import path from 'node:path';
  */
 export const FERRETDB_VERSION = 'v1.24.2';
 const MODULE = `github.com/FerretDB/FerretDB@${FERRETDB_VERSION}`;
-
-export class EmbeddedDatabaseUnavailable extends Error {}
 
 export function ferretdbBinaryPath(projectRoot: string): string {
   return path.join(projectRoot, '.tools', 'bin', `ferretdb-${FERRETDB_VERSION}`);
@@ -30,7 +29,7 @@ export function ensureFerretdbBinary(
   if (fs.existsSync(binary)) return binary;
   if (spawnSync('go', ['version'], { env }).status !== 0) {
     throw new EmbeddedDatabaseUnavailable(
-      'no database: set MONGODB_URI to a MongoDB server, or install Go so the embedded FerretDB can be built',
+      'no database: set MONGODB_URI to a MongoDB server, or install Go so the embedded FerretDB (EMBEDDED_DB=ferretdb) can be built',
     );
   }
   log(`building embedded FerretDB ${FERRETDB_VERSION} with Go (first run only)`);
@@ -73,3 +72,38 @@ function makeWritable(dir: string): void {
     if (entry.isDirectory()) makeWritable(full);
   }
 }
+
+/**
+ * FerretDB 1.24 on its SQLite backend: the second engine. Its updates are
+ * read-modify-write in Go (not atomic) and it evaluates only `{_id}` filters
+ * in SQLite, so it is here as an independent implementation of the wire
+ * protocol to test against, not to serve.
+ */
+export const ferretdbEngine: EmbeddedEngine = {
+  name: 'ferretdb',
+  label: `FerretDB ${FERRETDB_VERSION} (SQLite backend)`,
+  prepare(projectRoot, log, env) {
+    ensureFerretdbBinary(projectRoot, log, env);
+  },
+  launch(projectRoot, port, dataDir) {
+    return {
+      // FerretDB cannot watch its standard input, so a shell does it for it: a
+      // background reader waits for end of input (the service is gone), then
+      // stops FerretDB, which `exec` has put in the shell's place ($$).
+      command: '/bin/sh',
+      args: [
+        '-c',
+        'exec 3<&0 </dev/null; (cat <&3 >/dev/null; kill $$) 2>/dev/null & exec "$0" "$@" 3<&-',
+        ferretdbBinaryPath(projectRoot),
+        '--handler=sqlite',
+        `--sqlite-url=file:${dataDir}/`,
+        `--state-dir=${dataDir}`,
+        `--listen-addr=127.0.0.1:${port}`,
+        '--telemetry=disable',
+        '--debug-addr=-',
+        '--log-level=error',
+      ],
+      exitsWithStdin: true,
+    };
+  },
+};
