@@ -8,7 +8,7 @@
  *    hashing alone).
  * 3. Filtered query latency (p50/p95) at each size in --sizes.
  *
- * Uses MONGODB_URI when set, else starts the embedded FerretDB.
+ * Uses MONGODB_URI when set, else starts the embedded engine (EMBEDDED_DB).
  */
 import fs from 'node:fs';
 import os from 'node:os';

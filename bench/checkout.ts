@@ -1,6 +1,6 @@
 /**
- * `npm run bench:checkout [-- --duration 10 --connections 32 --buyers 200 --sizes 10000,1000000
- *   --quota-requests 20 --quota-connections 2]`
+ * `npm run bench:checkout [-- --duration 10 --connections 32 --buyers 200 --sizes 10000,100000
+ *   --quota-requests 500 --quota-connections 2 --only verify,floor,quota --profile FILE]`
  *
  * 1. POST /v1/checkout/verify throughput and p50/p99 latency at 32
  *    connections (unique order per request, spread over --buyers registered
@@ -12,7 +12,10 @@
  *    alone) with the ledger holding each size in --sizes buyers. Prints the
  *    ratio largest/smallest.
  *
- * Uses MONGODB_URI when set, else starts the embedded FerretDB.
+ * Each load run also prints the CPU time per request spent in this process
+ * (service and load generator) and in the embedded engine's process.
+ *
+ * Uses MONGODB_URI when set, else starts the embedded engine (EMBEDDED_DB).
  */
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -26,6 +29,8 @@ import { createApp } from '../src/app';
 import { loadConfig } from '../src/config';
 import { connectDatabase } from '../src/db/connection';
 import { openBenchDatabase } from './bench-database';
+import { cpuPerRequest, startCpuMeter } from './cpu-meter';
+import { withCpuProfile } from './cpu-profile';
 import { createLogger } from '../src/logger';
 import { createLedgerService } from '../src/quota/ledger-service';
 import { createLedgerStore } from '../src/quota/ledger-store';
@@ -38,18 +43,23 @@ function flag(name: string, fallback: string): string {
 const DURATION = Number(flag('duration', '10'));
 const CONNECTIONS = Number(flag('connections', '32'));
 const BUYERS = Number(flag('buyers', '200'));
-const SIZES = flag('sizes', '10000,1000000')
+const SIZES = flag('sizes', '10000,100000')
   .split(',')
   .map(Number)
   .sort((a, b) => a - b);
 const QUOTA_CONNECTIONS = Number(flag('quota-connections', '2'));
 /** Requests per size for the quota check (fixed count, not duration: at 1M a request can take seconds). */
-const QUOTA_REQUESTS = Number(flag('quota-requests', '20'));
+const QUOTA_REQUESTS = Number(flag('quota-requests', '500'));
 const YEAR = new Date(Date.now() + 8 * 3600_000).getUTCFullYear();
+/** Which parts run: `--only verify` is for profiling verify alone (`npm run bench:checkout:profile`). */
+const ONLY = new Set(flag('only', 'verify,floor,quota').split(','));
+/** Writes a V8 CPU profile of the measured verify run alone to this file. */
+const PROFILE_FILE = flag('profile', '') || undefined;
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const ms = (n: number) => `${n.toFixed(1)} ms`;
+const ms2 = (n: number) => `${n.toFixed(2)} ms`;
 
 const ADMIN_KEY = 'bench-admin-key-0123456789abcdef0123456789';
 const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
@@ -78,6 +88,7 @@ interface Buyer {
 
 interface Result {
   label: string;
+  cpu: string;
   requests: number;
   rps: number;
   p50: number;
@@ -100,12 +111,17 @@ async function listen(app: express.Express): Promise<{ url: string; close: () =>
   };
 }
 
+let enginePid: () => number | undefined = () => undefined;
+
 async function load(label: string, options: autocannon.Options): Promise<Result> {
+  const cpu = startCpuMeter(enginePid());
   const result = await autocannon({
     ...options,
     ...(options.amount ? {} : { duration: DURATION }),
   });
+  const spent = cpu();
   return {
+    cpu: cpuPerRequest(spent, result.requests.total),
     label,
     requests: result.requests.total,
     rps: result.requests.average,
@@ -145,33 +161,55 @@ function orderBody(buyer: Buyer, orderNo: string) {
   };
 }
 
-/** The floor: the same five writes as an approved verify, raw driver, nothing else. */
+/**
+ * The floor: the same five writes as an approved verify, raw driver, nothing
+ * else. The same keys too: the order's own number for the hold and the order,
+ * the buyer's ledger and journal keys. Keys decide the engine's cost (on the
+ * H2 engine a commit rewrites every page a write touched, so sequential keys
+ * that share one page are far cheaper than the scattered keys verify writes),
+ * and a floor with other keys would measure another workload.
+ */
 function floorApp(connection: Connection): express.Express {
   const db = connection.db!;
   const app = express();
   let counter = 0;
-  app.post('/floor', express.json(), async (req, res) => {
-    const id = `F-${process.pid}-${counter++}`;
-    const body = req.body as { identityId: string };
-    const at = new Date();
-    await db.collection('floor_audit').insertOne({ at, action: 'checkout.verify', resource: id });
-    await db
-      .collection('floor_holds')
-      .insertOne({ _id: id as never, identityId: body.identityId, at });
-    await db.collection('floor_journal').insertOne({ _id: `${id}:1` as never, at, amountFen: 1 });
-    // Same write and same tolerance as the ledger snapshot: a racing upsert may lose on _id.
-    await db
-      .collection('floor_ledgers')
-      .updateOne(
-        { _id: `${body.identityId}:${YEAR}` as never, seq: { $lt: counter } },
-        { $set: { at, seq: counter } },
-        { upsert: true },
-      )
-      .catch(() => undefined);
-    await db.collection('floor_orders').insertOne({ _id: id as never, ...req.body, at });
-    res.json({ orderNo: id, decision: 'APPROVED' });
+  app.post('/floor', express.json(), (req, res) => {
+    floorWrites(db, req.body, counter++).then(
+      (orderNo) => res.json({ orderNo, decision: 'APPROVED' }),
+      // Requests still in flight when a run ends meet a closed connection.
+      () => res.status(503).end(),
+    );
   });
   return app;
+}
+
+async function floorWrites(
+  db: NonNullable<Connection['db']>,
+  requestBody: unknown,
+  seq: number,
+): Promise<string> {
+  const body = requestBody as { identityId: string; orderNo: string };
+  const at = new Date();
+  await db
+    .collection('floor_audit')
+    .insertOne({ at, action: 'checkout.verify', resource: body.orderNo });
+  await db
+    .collection('floor_holds')
+    .insertOne({ _id: body.orderNo as never, identityId: body.identityId, at });
+  await db
+    .collection('floor_journal')
+    .insertOne({ _id: `${body.identityId}:${YEAR}:${seq}` as never, at, amountFen: 1 });
+  // Same write and same tolerance as the ledger snapshot: a racing upsert may lose on _id.
+  await db
+    .collection('floor_ledgers')
+    .updateOne(
+      { _id: `${body.identityId}:${YEAR}` as never, seq: { $lt: seq } },
+      { $set: { at, seq } },
+      { upsert: true },
+    )
+    .catch(() => undefined);
+  await db.collection('floor_orders').insertOne({ ...body, _id: body.orderNo as never, at });
+  return body.orderNo;
 }
 
 async function registerBuyers(url: string, checkoutKey: string): Promise<Buyer[]> {
@@ -251,6 +289,45 @@ async function fillLedger(connection: Connection, from: number, target: number):
   print(`  loaded ${fmt(target - from)} ledger buyers in ${seconds.toFixed(0)} s`);
 }
 
+interface Percentiles {
+  p50: number;
+  p99: number;
+}
+
+function percentiles(samples: number[]): Percentiles {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return {
+    p50: sorted[Math.floor(sorted.length * 0.5)]!,
+    p99: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]!,
+  };
+}
+
+/**
+ * GETs each path, QUOTA_CONNECTIONS at a time, timing each with
+ * performance.now(): at 1-3 ms, autocannon's whole-millisecond latencies
+ * would make the ratio between two sizes mostly rounding.
+ */
+async function timedGets(
+  url: string,
+  paths: string[],
+  headers: Record<string, string>,
+): Promise<Percentiles> {
+  const samples: number[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < paths.length) {
+      const path = paths[next++]!;
+      const started = performance.now();
+      const response = await fetch(`${url}${path}`, { headers });
+      await response.arrayBuffer();
+      if (response.status !== 200) throw new Error(`quota read answered ${response.status}`);
+      samples.push(performance.now() - started);
+    }
+  };
+  await Promise.all(Array.from({ length: QUOTA_CONNECTIONS }, worker));
+  return percentiles(samples);
+}
+
 /** The ledger read alone (the quota check inside verify and GET): p50/p99 over `count` random buyers. */
 async function ledgerReadLatency(connection: Connection, size: number, count: number) {
   const ledger = createLedgerService({
@@ -268,14 +345,14 @@ async function ledgerReadLatency(connection: Connection, size: number, count: nu
     samples.push(performance.now() - started);
     if (read.seq !== 1) throw new Error('ledger fill is not what the bench expects');
   }
-  samples.sort((a, b) => a - b);
-  return { p50: samples[Math.floor(count * 0.5)]!, p99: samples[Math.floor(count * 0.99)]! };
+  return percentiles(samples);
 }
 
 async function main() {
   const database = await openBenchDatabase('checkout');
   const uri = database.uri;
   const stopDatabase = () => database.stop();
+  enginePid = () => database.enginePid();
   print(`database: ${database.label}`);
   print(
     `machine: ${os.cpus().length} cores, node ${process.version}; server and load generator in one process`,
@@ -334,57 +411,59 @@ async function main() {
       requests: [{ setupRequest: (req) => ({ ...req, body: nextBody() }) }],
     });
 
-    print('\n1. verify vs floor (same 5 writes, raw driver, no validation/auth/crypto)');
-    const verify = await load('POST /v1/checkout/verify', {
-      url: `${api.url}/v1/checkout/verify`,
-      method: 'POST',
-      headers,
-      connections: CONNECTIONS,
-      requests: [{ setupRequest: (req) => ({ ...req, body: nextBody() }) }],
-    });
-    const floorResult = await load('floor (raw driver)', {
-      url: `${floor.url}/floor`,
-      method: 'POST',
-      headers,
-      connections: CONNECTIONS,
-      requests: [{ setupRequest: (req) => ({ ...req, body: nextBody() }) }],
-    });
-    print(line(verify));
-    print(line(floorResult));
-    const ratio = verify.rps / floorResult.rps;
-    print(
-      `throughput ratio verify/floor: ${ratio.toFixed(2)}x (target >= 0.6x)  ` +
-        `verify p99 ${ms(verify.p99)} (target <= 50 ms)`,
-    );
+    if (ONLY.has('verify') || ONLY.has('floor')) {
+      print('\n1. verify vs floor (same 5 writes, raw driver, no validation/auth/crypto)');
+    }
+    const verify = ONLY.has('verify')
+      ? await withCpuProfile(PROFILE_FILE, () =>
+          load('POST /v1/checkout/verify', {
+            url: `${api.url}/v1/checkout/verify`,
+            method: 'POST',
+            headers,
+            connections: CONNECTIONS,
+            requests: [{ setupRequest: (req) => ({ ...req, body: nextBody() }) }],
+          }),
+        )
+      : null;
+    const floorResult = ONLY.has('floor')
+      ? await load('floor (raw driver)', {
+          url: `${floor.url}/floor`,
+          method: 'POST',
+          headers,
+          connections: CONNECTIONS,
+          requests: [{ setupRequest: (req) => ({ ...req, body: nextBody() }) }],
+        })
+      : null;
+    for (const result of [verify, floorResult]) {
+      if (result) print(`${line(result)}\n${' '.repeat(35)}${result.cpu}`);
+    }
+    if (verify && floorResult) {
+      const ratio = verify.rps / floorResult.rps;
+      print(
+        `throughput ratio verify/floor: ${ratio.toFixed(2)}x (target >= 0.6x)  ` +
+          `verify p99 ${ms(verify.p99)} (target <= 50 ms)`,
+      );
+    }
+    if (!ONLY.has('quota')) return;
 
     print('\n2. quota check latency vs ledger size');
-    const quotaRows: { size: number; http: Result; read: { p50: number; p99: number } }[] = [];
+    const quotaRows: { size: number; http: Percentiles; read: Percentiles }[] = [];
     let loaded = 0;
     for (const size of SIZES) {
       await fillLedger(connection, loaded, size);
       loaded = size;
-      let n = 0;
-      const http = await load(`GET quota @ ${fmt(size)} ledger buyers`, {
-        url: api.url,
-        headers,
-        connections: QUOTA_CONNECTIONS,
-        amount: QUOTA_REQUESTS,
-        timeout: 600,
-        requests: [
-          {
-            setupRequest: (req) => ({
-              ...req,
-              method: 'GET',
-              path: `/v1/identities/${buyers[n++ % buyers.length]!.identityId}/quota?year=${YEAR}`,
-            }),
-          },
-        ],
-      });
+      const paths = Array.from(
+        { length: QUOTA_REQUESTS },
+        (_, n) => `/v1/identities/${buyers[n % buyers.length]!.identityId}/quota?year=${YEAR}`,
+      );
+      const http = await timedGets(api.url, paths, headers);
       const read = await ledgerReadLatency(connection, size, QUOTA_REQUESTS);
       quotaRows.push({ size, http, read });
-      print(line(http));
       print(
-        `${`ledger read alone @ ${fmt(size)}`.padEnd(34)} p50 ${ms(read.p50)}  p99 ${ms(read.p99)}`,
+        `${`GET quota @ ${fmt(size)} ledger buyers`.padEnd(34)} p50 ${ms2(http.p50)}  p99 ${ms2(http.p99)}  (${fmt(QUOTA_REQUESTS)} requests)`,
+      );
+      print(
+        `${`ledger read alone @ ${fmt(size)}`.padEnd(34)} p50 ${ms2(read.p50)}  p99 ${ms2(read.p99)}`,
       );
     }
     if (quotaRows.length >= 2) {

@@ -2,6 +2,7 @@ import { Schema, type Connection } from 'mongoose';
 import type { Client, ClientsStore } from './clients-types';
 import { ROLES } from '../http/route';
 import { ensureModelIndexes } from '../db/indexes';
+import { findById } from '../db/find-by-id';
 
 /**
  * The key hash is the primary key: authentication runs on every request, and
@@ -49,7 +50,7 @@ export function createClientsStore(connection: Connection): ClientsStore {
       await model.create({ ...client, _id: keyHash, keyHash });
     },
     async findActiveByKeyHash(keyHash) {
-      const found = await model.findOne({ _id: keyHash }).lean<ClientDocument>();
+      const found = await findById<ClientDocument>(model, keyHash);
       return found && !found.revokedAt ? toClient(found) : null;
     },
     async findById(id) {

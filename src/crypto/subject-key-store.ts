@@ -1,6 +1,7 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import { isDuplicateKey } from '../db/duplicate-key';
 import { ensureModelIndexes } from '../db/indexes';
+import { findById } from '../db/find-by-id';
 
 /**
  * A data subject's data key, wrapped by a key-encryption key. Kept in its own
@@ -87,7 +88,7 @@ export function createSubjectKeyStore(connection: Connection): SubjectKeyStore {
   const model = modelOf(connection);
   return {
     async find(subjectId) {
-      const found = await model.findOne({ _id: subjectId }).lean<SubjectKeyEntry>();
+      const found = await findById<SubjectKeyEntry>(model, subjectId);
       return found ? toEntry(found) : null;
     },
     async insert(entry) {

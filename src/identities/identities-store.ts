@@ -9,6 +9,7 @@ import {
   type PhotoRecord,
 } from './identities-types';
 import { ensureModelIndexes } from '../db/indexes';
+import { findById } from '../db/find-by-id';
 
 /** Stored shape: the record, with its id repeated as the primary key. */
 type IdentityDocument = IdentityRecord & { _id: string };
@@ -117,7 +118,7 @@ export function createIdentitiesStore(connection: Connection): IdentitiesStore {
       return insertUnique(() => identities.create({ ...record, _id: record.id }));
     },
     async findById(id) {
-      const found = await identities.findOne({ _id: id }).lean<IdentityRecord>();
+      const found = await findById<IdentityRecord>(identities, id);
       return found ? toRecord(found) : null;
     },
     async findActiveByUserAndIndex(userId, idNumberIndex) {

@@ -5,6 +5,7 @@ import de.bwaldvogel.mongo.bson.Document;
 import de.bwaldvogel.mongo.wire.message.MongoMessage;
 import io.netty.channel.Channel;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -21,14 +22,22 @@ import org.h2.mvstore.MVStore;
  *   driver 7 needs at least 9, and the library's own MONGO_5_0 reports 8.
  * - Durability: MVStore's default auto-commit writes changes about once a
  *   second, so a kill -9 loses the last second of acknowledged writes. Here
- *   every command that changed the store is committed (written to the file)
- *   before its reply leaves, and the file is fsynced every FSYNC_INTERVAL_MS,
- *   which bounds what an operating-system crash can lose.
+ *   every command that changed the store waits for a commit (written to the
+ *   file) before its reply leaves; concurrent writes share one commit (group
+ *   commit), since a commit re-serialises every page it touches. The file is
+ *   fsynced every FSYNC_INTERVAL_MS, which bounds what an operating-system
+ *   crash can lose.
  * - Supervision: it exits when its standard input closes, so it never outlives
  *   the service that started it, even one killed with SIGKILL.
  */
 public final class EmbeddedMongoServer {
     private static final long FSYNC_INTERVAL_MS = 1000;
+    /**
+     * A command waiting for its group commit holds its Netty worker thread, so
+     * there is a thread per connection of a typical pool (the default, twice
+     * the cores, would let a few waiting writes stall every other connection).
+     */
+    private static final int WORKER_THREADS = 32;
 
     /** What a MongoDB 5.0 server reports in its handshake. */
     static final MongoVersion MONGODB_5_0 = new MongoVersion() {
@@ -43,13 +52,69 @@ public final class EmbeddedMongoServer {
         }
     };
 
-    /** Commits after every command, so an acknowledged write is in the file. */
+    /**
+     * Group commit: a command that changed the store waits until a commit that
+     * started after its change has finished. One committer thread writes every
+     * change made meanwhile in one chunk, so concurrent writes share a commit.
+     */
+    static final class GroupCommit implements Runnable {
+        private final MVStore store;
+        private long requested;
+        private long committed;
+
+        GroupCommit(MVStore store) {
+            this.store = store;
+        }
+
+        synchronized void awaitCommitted() {
+            long ticket = ++requested;
+            notifyAll();
+            boolean interrupted = false;
+            while (committed < ticket) {
+                try {
+                    wait();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) Thread.currentThread().interrupt();
+        }
+
+        @Override
+        public void run() {
+            while (true) {
+                long target;
+                synchronized (this) {
+                    while (requested == committed) {
+                        try {
+                            wait();
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                    }
+                    target = requested;
+                }
+                store.commit();
+                synchronized (this) {
+                    committed = target;
+                    notifyAll();
+                }
+            }
+        }
+    }
+
+    /** Replies to a command only once what it changed is in the file. */
     static final class DurableH2Backend extends H2Backend {
         private final MVStore store;
+        private final GroupCommit groupCommit;
 
         DurableH2Backend(MVStore store) {
             super(store);
             this.store = store;
+            this.groupCommit = new GroupCommit(store);
+            Thread committer = new Thread(groupCommit, "group-commit");
+            committer.setDaemon(true);
+            committer.start();
         }
 
         @Override
@@ -71,7 +136,7 @@ public final class EmbeddedMongoServer {
         }
 
         private void commitChanges() {
-            if (store.hasUnsavedChanges()) store.commit();
+            if (store.hasUnsavedChanges()) groupCommit.awaitCommitted();
         }
     }
 
@@ -85,7 +150,7 @@ public final class EmbeddedMongoServer {
         DurableH2Backend backend = new DurableH2Backend(store);
         backend.version(MONGODB_5_0);
         MongoServer server = new MongoServer(backend);
-        server.bind("127.0.0.1", port);
+        server.bind(new InetSocketAddress("127.0.0.1", port), 1, WORKER_THREADS);
 
         ScheduledExecutorService fsync = Executors.newSingleThreadScheduledExecutor(runnable -> {
             Thread thread = new Thread(runnable, "fsync");
