@@ -1,4 +1,4 @@
-import { beijingDayStart, beijingYear } from '../src/quota/beijing-time';
+import { beijingDayStart, beijingYear } from '../src/beijing-time';
 import { parseDecimal, roundHalfUp } from '../src/quota/money';
 import { evaluateOrder } from '../src/quota/order-rules';
 import { buildPolicy, loadPolicy, PolicyError } from '../src/quota/policy';

@@ -6,8 +6,7 @@ import { findById } from '../db/find-by-id';
 
 /**
  * The key hash is the primary key: authentication runs on every request, and
- * on the embedded FerretDB only a filter of exactly {_id} is evaluated in
- * SQLite rather than by decoding and scanning every document.
+ * `_id` is the one index every engine serves.
  */
 interface ClientDocument extends Client {
   _id: string;

@@ -44,8 +44,7 @@ export interface SubjectKeyStore {
 
 /**
  * The subject id is also the primary key: data keys are looked up on every
- * encrypt and decrypt, and on the embedded FerretDB only a filter of exactly
- * {_id} is evaluated in SQLite instead of scanning every document in Go.
+ * encrypt and decrypt, and `_id` is the one index every engine serves.
  */
 type SubjectKeyDocument = SubjectKeyEntry & { _id: string };
 

@@ -16,9 +16,9 @@ type IdentityDocument = IdentityRecord & { _id: string };
 
 const identitySchema = new Schema<IdentityDocument>(
   {
-    // The identity id is also the primary key: on the embedded FerretDB only a
-    // filter of exactly {_id} is evaluated in SQLite (about 5x faster than a
-    // filter on any other field, which FerretDB decodes and scans in Go).
+    // The identity id is also the primary key: every checkout reads the buyer
+    // by it, and `_id` is the one index every engine serves (the embedded ones
+    // ignore or scan secondary indexes).
     _id: { type: String, required: true },
     id: { type: String, required: true },
     userId: { type: String, required: true },

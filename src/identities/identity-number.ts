@@ -1,4 +1,5 @@
 import { isKnownDivisionCode, PROVINCE_PREFIXES } from './region-codes';
+import { beijingCalendarDate } from '../beijing-time';
 
 /** A calendar date with no time zone. */
 export interface CalendarDate {
@@ -32,17 +33,13 @@ export function checkCharacter(first17: string): string {
   return CHECK_CHARACTERS[sum % 11]!;
 }
 
-const shanghaiDate = new Intl.DateTimeFormat('en-CA', {
-  timeZone: 'Asia/Shanghai',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-});
-
-/** Today's date in China (Asia/Shanghai), which is what age and "future" are measured against. */
+/**
+ * Today's date in China (Asia/Shanghai), which is what age and "future" are
+ * measured against. A fixed offset, not Intl: every checkout asks, and
+ * formatToParts cost more than the rest of the id-number check together.
+ */
 export function todayInShanghai(now: Date = new Date()): CalendarDate {
-  const parts = Object.fromEntries(shanghaiDate.formatToParts(now).map((p) => [p.type, p.value]));
-  return { year: Number(parts.year), month: Number(parts.month), day: Number(parts.day) };
+  return beijingCalendarDate(now);
 }
 
 function compareDates(a: CalendarDate, b: CalendarDate): number {

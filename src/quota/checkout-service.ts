@@ -179,7 +179,7 @@ export function createCheckoutService(deps: CheckoutDeps): CheckoutService {
      * Reads and records first (identity, payer, access log), then writes only
      * by insert: hold, ledger version, order record. A repeated order number
      * is found by those inserts' unique keys, so the common path never
-     * searches the orders (FerretDB 1.x would scan them).
+     * searches the orders.
      */
     async verify(request, context) {
       const now = clock();

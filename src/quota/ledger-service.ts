@@ -1,5 +1,5 @@
 import { ServiceUnavailable } from '../errors';
-import { beijingYearBounds } from './beijing-time';
+import { beijingYearBounds } from '../beijing-time';
 import {
   balances,
   emptyLedger,

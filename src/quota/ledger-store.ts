@@ -28,8 +28,7 @@ import { ensureModelIndexes } from '../db/indexes';
  * commit. It is only a starting point for reads: a reader follows the journal
  * from the snapshot's version to the newest one, so a snapshot left behind by
  * a crash or an out-of-order write costs a read, never a wrong answer.
- * All lookups are by `_id` alone (the only filter FerretDB's SQLite backend
- * answers from an index).
+ * All lookups are by `_id` alone, the one index every engine serves.
  */
 
 export interface LedgerStore {

@@ -2,7 +2,7 @@ import type { OrderItem, TaxBreakdown } from './order-lifecycle-types';
 import { divide, fromInteger, multiply } from './money';
 import type { CbecPolicy } from './policy';
 import { computeTax, type CategoryValue } from './tax';
-import { beijingYear } from './beijing-time';
+import { beijingYear } from '../beijing-time';
 
 /** The money side of an order, as the CBEC rules see it. */
 export interface OrderFigures {

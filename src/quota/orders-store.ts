@@ -6,9 +6,8 @@ import { ensureModelIndexes } from '../db/indexes';
 /**
  * Orders (`orders`) and holds (`order_holds`), both keyed by `_id: orderNo`
  * and written by insert only: a unique `_id` makes "first of this order
- * number" atomic on every engine, and an insert is checked against the `_id`
- * index, where FerretDB 1.x answers every query and update by scanning the
- * collection. An order's changing status lives in the buyer's ledger, so the
+ * number" atomic on every engine, and the check is the `_id` index's own.
+ * An order's changing status lives in the buyer's ledger, so the
  * order record never needs an update.
  */
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import Joi from 'joi';
-import { beijingDayStart } from './beijing-time';
+import { beijingDayStart } from '../beijing-time';
 import bundledPolicy from './data/cbec-policy.json';
 import { parseDecimal, type Fraction } from './money';
 

@@ -3,7 +3,7 @@ import type { AccessLog } from '../audit/audit-types';
 import { NotFound } from '../errors';
 import type { RequestContext } from '../http/route';
 import type { IdentityDirectory } from '../identities/identity-directory';
-import { beijingYear } from './beijing-time';
+import { beijingYear } from '../beijing-time';
 import { balances } from './ledger';
 import type { LedgerService } from './ledger-service';
 import type { QuotaView } from './orders-types';

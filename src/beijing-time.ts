@@ -20,6 +20,16 @@ export function beijingDayStart(day: string): Date {
   return date;
 }
 
+/** The calendar day in Asia/Shanghai of an instant. */
+export function beijingCalendarDate(instant: Date): { year: number; month: number; day: number } {
+  const shifted = new Date(instant.getTime() + OFFSET_MS);
+  return {
+    year: shifted.getUTCFullYear(),
+    month: shifted.getUTCMonth() + 1,
+    day: shifted.getUTCDate(),
+  };
+}
+
 /** First and last instant of a Beijing calendar year. */
 export function beijingYearBounds(year: number): { start: Date; end: Date } {
   const start = new Date(Date.UTC(year, 0, 1) - OFFSET_MS);
