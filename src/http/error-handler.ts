@@ -13,10 +13,38 @@ import type { Logger } from '../logger';
 function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   if (isDatabaseUnavailable(error)) return new DatabaseUnavailable({ cause: error });
-  const framework = error as { type?: string; status?: number };
+  return fromHttpStatus(error) ?? new InternalError({ cause: error });
+}
+
+/**
+ * Errors that Express, the router and body-parser raise carry an HTTP status:
+ * a 4xx is the client's fault (a broken percent-encoding, a body that ends
+ * early or will not decompress) and is answered as one, never as a 500.
+ * Their messages can quote the request, so only fixed messages are used.
+ */
+function fromHttpStatus(error: unknown): AppError | null {
+  const framework = error as {
+    type?: string;
+    status?: number;
+    statusCode?: number;
+    code?: unknown;
+  };
+  const status = framework.status ?? framework.statusCode;
+  if (typeof status !== 'number' || status < 400 || status >= 500) return null;
+  if (error instanceof URIError) {
+    return new ValidationFailed([{ path: 'path', message: 'is not valid percent-encoding' }]);
+  }
+  if (typeof framework.code === 'string' && framework.code.startsWith('Z_')) {
+    return new ValidationFailed([{ path: 'body', message: 'cannot be decoded' }]);
+  }
   switch (framework.type) {
     case 'entity.parse.failed':
       return new ValidationFailed([{ path: 'body', message: 'is not valid JSON' }]);
+    case 'request.aborted':
+    case 'request.size.invalid':
+      return new ValidationFailed([
+        { path: 'body', message: 'does not match its declared length' },
+      ]);
     case 'entity.too.large':
       return new AppError('PAYLOAD_TOO_LARGE', 413, 'The request body is too large.', [
         { path: 'body', message: 'is too large' },
@@ -25,6 +53,7 @@ function toAppError(error: unknown): AppError {
     case 'charset.unsupported':
       return new AppError('UNSUPPORTED_MEDIA_TYPE', 415, 'Unsupported body encoding.');
   }
+  return new ValidationFailed([{ path: 'request', message: 'is not valid' }]);
   return new InternalError({ cause: error });
 }
 

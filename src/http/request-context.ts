@@ -12,9 +12,16 @@ export interface RequestState {
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /**
  * Request ids are stored in every audit event, so one that could be a phone
- * (11 digits) or a resident id number (17-18) is never echoed or stored.
+ * (11 digits) or a resident id number (17-18) is never echoed or stored, in
+ * any common formatting: the separators a request id may hold are ignored
+ * when counting digits (`138-1234-5670`, `110105.19491231.002X`).
  */
 const LONG_DIGIT_RUN = /\d{11,}/;
+const SEPARATORS = /[._:-]/g;
+
+function couldBePersonalNumber(requestId: string): boolean {
+  return LONG_DIGIT_RUN.test(requestId.replace(SEPARATORS, ''));
+}
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -28,7 +35,7 @@ declare module 'express-serve-static-core' {
  */
 export function requestIdMiddleware(req: Request, res: Response, next: NextFunction): void {
   const incoming = req.get('x-request-id');
-  const acceptable = incoming && REQUEST_ID.test(incoming) && !LONG_DIGIT_RUN.test(incoming);
+  const acceptable = incoming && REQUEST_ID.test(incoming) && !couldBePersonalNumber(incoming);
   const requestId = acceptable ? incoming : randomUUID();
   req.state = { requestId };
   res.setHeader('X-Request-Id', requestId);

@@ -1,25 +1,38 @@
 import type Joi from 'joi';
 import { ValidationFailed, type ErrorDetail } from '../errors';
 
+/** Keys that reach an object's prototype when a body is merged or copied. */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/** Deeper than any body of the contract; bounds the walk below (no stack overflow). */
+export const MAX_BODY_DEPTH = 32;
+
+function isForbiddenKey(key: string): boolean {
+  return key.startsWith('$') || key.includes('.') || PROTOTYPE_KEYS.has(key);
+}
+
 /**
- * Rejects any object key that starts with `$` or contains `.`, at any depth,
- * before schema validation: such keys are operator or path injection into
- * MongoDB, whatever the schema would have said about them.
+ * Rejects any object key that starts with `$` or contains `.` (operator or
+ * path injection into MongoDB, whatever the schema would have said about
+ * them) or names a prototype (`__proto__`, `constructor`, `prototype`), at
+ * any depth, before schema validation. A value nested deeper than
+ * MAX_BODY_DEPTH is refused as a whole.
  */
 export function findForbiddenKeys(value: unknown, prefix: string[] = []): ErrorDetail[] {
+  if (prefix.length > MAX_BODY_DEPTH) throw new ValidationFailed([TOO_DEEP]);
   if (Array.isArray(value)) {
     return value.flatMap((item, index) => findForbiddenKeys(item, [...prefix, String(index)]));
   }
   if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return [];
   return Object.entries(value).flatMap(([key, child]) => {
     const here = [...prefix, key];
-    const own =
-      key.startsWith('$') || key.includes('.')
-        ? [{ path: here.join('.'), message: 'key is not allowed' }]
-        : [];
+    const own = isForbiddenKey(key)
+      ? [{ path: here.join('.'), message: 'key is not allowed' }]
+      : [];
     return [...own, ...findForbiddenKeys(child, here)];
   });
 }
+
+const TOO_DEEP: ErrorDetail = { path: 'body', message: 'is nested too deeply' };
 
 /** Fixed messages per joi error type: joi's own messages may quote the value. */
 const MESSAGES: Record<string, string> = {

@@ -1,0 +1,129 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ADMIN_KEY, createTestApp, type TestApp } from './helpers/test-app';
+
+/**
+ * Client errors found by a security review that the service answered with
+ * 500 INTERNAL, and identifiers that could carry personal data. Each must be
+ * a 4xx in the contract's error shape.
+ */
+let t: TestApp;
+let server: http.Server;
+let port: number;
+
+beforeAll(async () => {
+  t = await createTestApp();
+  server = t.app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  port = (server.address() as AddressInfo).port;
+});
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await t.close();
+});
+
+const admin = { Authorization: `Bearer ${ADMIN_KEY}` };
+
+describe('client errors are 4xx, never 500', () => {
+  it('when a path has broken percent-encoding, then 400 VALIDATION_FAILED on path "path", with or without a key', async () => {
+    for (const headers of [{}, admin]) {
+      const response = await t.http().get('/v1/identities/%E0%A4%A').set(headers);
+      expect(response.status).toBe(400);
+      expect(response.body.error).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        details: [{ path: 'path', message: 'is not valid percent-encoding' }],
+      });
+    }
+  });
+
+  it('when a body says Content-Encoding gzip but is not compressed, then 400', async () => {
+    const response = await t
+      .http()
+      .post('/v1/clients')
+      .set(admin)
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', 'gzip')
+      .send('{"name":"a","role":"auditor"}');
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: [{ path: 'body', message: 'cannot be decoded' }],
+    });
+  });
+
+  it('when JSON is nested 2,000 deep, then 400 VALIDATION_FAILED on path body', async () => {
+    const deep = `${'{"a":'.repeat(2000)}1${'}'.repeat(2000)}`;
+    const response = await t
+      .http()
+      .post('/v1/clients')
+      .set(admin)
+      .set('Content-Type', 'application/json')
+      .send(`{"name":"a","role":"auditor","x":${deep}}`);
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: [{ path: 'body', message: 'is nested too deeply' }],
+    });
+  });
+
+  it('when a client drops the connection mid-body, then nothing is logged as a server fault', async () => {
+    const logged = t.logs.length;
+    await new Promise<void>((resolve) => {
+      const request = http.request({
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/v1/clients',
+        headers: { ...admin, 'Content-Type': 'application/json', 'Content-Length': '1000' },
+      });
+      request.on('error', () => resolve());
+      request.write('{"name":"half');
+      setTimeout(() => {
+        request.destroy();
+        resolve();
+      }, 100);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const faults = t.logs.slice(logged).filter((line) => line.includes('"level":50'));
+    expect(faults).toEqual([]);
+  });
+});
+
+describe('keys that reach prototypes are refused like $ keys', () => {
+  it.each(['__proto__', 'constructor', 'prototype'])(
+    'when a body has a %s key, then 400 on that path',
+    async (key) => {
+      const response = await t
+        .http()
+        .post('/v1/clients')
+        .set(admin)
+        .set('Content-Type', 'application/json')
+        .send(`{"name":"a","role":"auditor","extra":{"${key}":{"x":1}}}`);
+      expect(response.status).toBe(400);
+      expect(response.body.error.details).toContainEqual({
+        path: `extra.${key}`,
+        message: 'key is not allowed',
+      });
+    },
+  );
+});
+
+describe('X-Request-Id that could be a phone or an id number', () => {
+  it.each(['138-1234-5670', '138 1234 5670', '+86 138.1234.5670', '110105-19491231-002X'])(
+    'when the request id is %s, then it is replaced, not echoed',
+    async (incoming) => {
+      const response = await t.http().get('/healthz').set('X-Request-Id', incoming).expect(200);
+      expect(response.headers['x-request-id']).not.toBe(incoming);
+      expect(response.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    },
+  );
+
+  it('when the request id is an ordinary trace id, then it is echoed', async () => {
+    const response = await t
+      .http()
+      .get('/healthz')
+      .set('X-Request-Id', 'trace-ab12-7f3e')
+      .expect(200);
+    expect(response.headers['x-request-id']).toBe('trace-ab12-7f3e');
+  });
+});
