@@ -28,7 +28,7 @@ import {
 } from '../src/audit/audit-chain';
 import { loadAuditKeys, type AuditKeys } from '../src/audit/audit-keys';
 import { createAuditStore, type EventFilter } from '../src/audit/audit-store';
-import { createSubjectPseudonym, toEvent } from '../src/audit/audit-service';
+import { createSubjectPseudonym, toEvent } from '../src/audit/audit-event';
 import { AUDIT_ACTIONS, type AccessEventInput } from '../src/audit/audit-types';
 import { verifyLog } from '../src/audit/audit-verify';
 import { connectDatabase } from '../src/db/connection';
@@ -262,7 +262,8 @@ async function loadEvents(
     heads.set(stream, { seq: record.seq, hash: record.hash });
     batch.push(record);
     if (batch.length === 2000 || i === to - 1) {
-      await store.insertEvents(batch.splice(0));
+      const { failure } = await store.insertEvents(batch.splice(0));
+      if (failure) throw failure;
     }
     if ((i + 1) % 10000 === 0 || i === to - 1) {
       for (const [name, position] of heads) {
@@ -353,7 +354,8 @@ async function verifyBenchmark(
 
   // The hashing alone, on the same documents already in memory.
   const readStarted = performance.now();
-  const documents = await store.chainCursor(5000).toArray();
+  const documents: AuditEventRecord[] = [];
+  for await (const batch of store.chainBatches(5000)) documents.push(...batch);
   const readSeconds = (performance.now() - readStarted) / 1000;
   const checkpoints = new Map<string, CheckpointBody[]>();
   const hashStarted = performance.now();

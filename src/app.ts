@@ -2,11 +2,10 @@ import express from 'express';
 import helmet from 'helmet';
 import type { Connection } from 'mongoose';
 import { createAccessLog } from './audit/access-log';
-import { createClientsService } from './clients/clients-service';
-import { createClientsStore } from './clients/clients-store';
-import { clientsRoutes } from './clients/clients-routes';
+import { createClientsModule } from './clients/clients-module';
 import type { Config } from './config';
 import { createDisclosureModule } from './disclosure/disclosure-module';
+import { createReceiptsStore } from './disclosure/receipts-store';
 import { createCryptoModule } from './crypto/crypto-module';
 import type { FieldCipher } from './crypto/field-cipher-types';
 import { pingDatabase } from './db/connection';
@@ -17,7 +16,7 @@ import { buildOpenApi } from './http/openapi';
 import { requestIdMiddleware } from './http/request-context';
 import { requestLogger } from './http/request-logger';
 import type { RouteDefinition } from './http/route';
-import { buildRouter } from './http/router';
+import { buildRouter, type RouterDeps } from './http/router';
 import type { Logger } from './logger';
 import { createIdentitiesModule } from './identities/identities-module';
 import type { IdentityDirectory } from './identities/identity-directory';
@@ -58,95 +57,20 @@ export interface BuiltApp {
   orderLifecycle: OrderLifecycleService;
 }
 
-export function createApp({
-  config,
-  connection,
-  logger,
-  clock,
-  embeddedDatabase,
-}: AppDeps): BuiltApp {
-  const clientsStore = createClientsStore(connection);
-  const clientsService = createClientsService({ clientsStore }, config);
-  // The access log first: every capability that touches personal data records through it.
-  const accessLog = createAccessLog({ connection, config, logger });
-  // Field encryption and the identity directory next: quota and disclosure are built on them.
-  // Keys are loaded by start() (ensureIndexes): production refuses to start without a master key.
-  const crypto = createCryptoModule({ connection, logger }, config);
-  const identities = createIdentitiesModule({ connection, crypto, accessLog }, config);
-  const fieldCipher = crypto.fieldCipher;
-  const identityDirectory = identities.directory;
-  const quota = createQuotaModule(
-    { connection, directory: identityDirectory, fieldCipher, accessLog, logger, clock },
-    config,
-  );
-  // Declarations and shipments: created from confirmed orders, disclosed to brokers and carriers.
-  const disclosure = createDisclosureModule({
-    connection,
-    config,
-    clients: clientsService,
-    orders: quota.lifecycle,
-    identities: identityDirectory,
-    accessLog,
-  });
-  identities.useDisclosureReceipts(disclosure.receipts);
-
-  const modules: Module[] = [
-    { routes: clientsRoutes(clientsService), ensureIndexes: () => clientsStore.ensureIndexes() },
-    accessLog,
-    {
-      routes: [],
-      ensureIndexes: async () => {
-        await crypto.ensureIndexes();
-        await crypto.start();
-      },
-      isReady: crypto.isReady,
-      stop: crypto.stop,
-    },
-    identities,
-    quota,
-    disclosure,
-  ];
-
+export function createApp(deps: AppDeps): BuiltApp {
+  const capabilities = createCapabilities(deps);
+  const { modules, clients, accessLog } = capabilities;
   let started = false;
-  const readiness: Readiness = {
-    async check() {
-      if (embeddedDatabase?.state() === 'restarting')
-        return { ready: false, database: 'restarting' };
-      if (!(await pingDatabase(connection, Math.min(config.dbTimeoutMs, 2000)))) {
-        return { ready: false, database: 'unreachable' };
-      }
-      if (!started) return { ready: false, database: 'up' };
-      for (const module of modules) {
-        if (module.isReady && !(await module.isReady())) return { ready: false, database: 'up' };
-      }
-      return { ready: true, database: 'up' };
-    },
-  };
-
-  const metrics = createMetrics();
-  const routes: RouteDefinition[] = [];
-  const openApi = () => buildOpenApi(routes);
-  routes.push(...opsRoutes(readiness, metrics, openApi), ...modules.flatMap((m) => m.routes));
-
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('trust proxy', false);
-  app.use(requestIdMiddleware, requestLogger(logger), metrics.middleware, helmet());
-  app.use(
-    buildRouter(routes, {
-      authenticate: (key) => clientsService.authenticate(key),
-      recordDenied: accessLog.recordDenied,
-      bodyLimit: config.bodyLimit,
-      rateLimitPerMinute: config.rateLimitPerMinute,
-    }),
-  );
-  app.use(notFoundHandler, errorHandler(logger));
-
+  const readiness = createReadiness(deps, modules, () => started);
+  const app = createHttpApp(deps, modules, readiness, {
+    authenticate: clients.authenticate,
+    recordDenied: accessLog.recordDenied,
+  });
   return {
     app,
-    fieldCipher,
-    identityDirectory,
-    orderLifecycle: quota.lifecycle,
+    fieldCipher: capabilities.fieldCipher,
+    identityDirectory: capabilities.identityDirectory,
+    orderLifecycle: capabilities.orderLifecycle,
     async start() {
       for (const module of modules) await module.ensureIndexes?.();
       for (const module of modules) await module.start?.();
@@ -157,4 +81,110 @@ export function createApp({
       for (const module of modules) await module.stop?.();
     },
   };
+}
+
+/** Every capability, built in dependency order; each gets only the ports it needs. */
+function createCapabilities({ config, connection, logger, clock }: AppDeps) {
+  const clients = createClientsModule({ connection }, config);
+  // The access log first: every capability that touches personal data records through it.
+  const accessLog = createAccessLog({ connection, config, logger });
+  // Field encryption and the identity directory next: quota and disclosure are built on them.
+  // Keys are loaded by start() (ensureIndexes): production refuses to start without a master key.
+  const crypto = createCryptoModule({ connection, logger }, config);
+  // Disclosure writes a receipt per disclosure and the identities export lists them: one store for both.
+  const receipts = createReceiptsStore(connection);
+  const identities = createIdentitiesModule(
+    { connection, crypto, accessLog, disclosureReceipts: receipts },
+    config,
+  );
+  const identityDirectory = identities.directory;
+  const quota = createQuotaModule(
+    {
+      connection,
+      directory: identityDirectory,
+      fieldCipher: crypto.fieldCipher,
+      accessLog,
+      logger,
+      clock,
+    },
+    config,
+  );
+  // Declarations and shipments: created from confirmed orders, disclosed to brokers and carriers.
+  const disclosure = createDisclosureModule(
+    {
+      connection,
+      clients: clients.partnerCertificates,
+      orders: quota.lifecycle,
+      identities: identityDirectory,
+      accessLog,
+      receipts,
+    },
+    config,
+  );
+  const keys: Module = {
+    routes: [],
+    ensureIndexes: async () => {
+      await crypto.ensureIndexes();
+      await crypto.start();
+    },
+    isReady: crypto.isReady,
+    stop: crypto.stop,
+  };
+  return {
+    modules: [clients, accessLog, keys, identities, quota, disclosure] as Module[],
+    clients,
+    accessLog,
+    fieldCipher: crypto.fieldCipher,
+    identityDirectory,
+    orderLifecycle: quota.lifecycle,
+  };
+}
+
+/** Ready when the engine runs, the database answers, start() finished and every module is ready. */
+function createReadiness(
+  { config, connection, embeddedDatabase }: AppDeps,
+  modules: Module[],
+  isStarted: () => boolean,
+): Readiness {
+  return {
+    async check() {
+      if (embeddedDatabase?.state() === 'restarting') {
+        return { ready: false, database: 'restarting' };
+      }
+      if (!(await pingDatabase(connection, Math.min(config.dbTimeoutMs, 2000)))) {
+        return { ready: false, database: 'unreachable' };
+      }
+      if (!isStarted()) return { ready: false, database: 'up' };
+      for (const module of modules) {
+        if (module.isReady && !(await module.isReady())) return { ready: false, database: 'up' };
+      }
+      return { ready: true, database: 'up' };
+    },
+  };
+}
+
+/** The Express app: request id, logging, metrics, helmet, then every declared route. */
+function createHttpApp(
+  { config, logger }: AppDeps,
+  modules: Module[],
+  readiness: Readiness,
+  access: Pick<RouterDeps, 'authenticate' | 'recordDenied'>,
+): express.Express {
+  const metrics = createMetrics();
+  const routes: RouteDefinition[] = [];
+  const openApi = () => buildOpenApi(routes);
+  routes.push(...opsRoutes(readiness, metrics, openApi), ...modules.flatMap((m) => m.routes));
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(requestIdMiddleware, requestLogger(logger), metrics.middleware, helmet());
+  app.use(
+    buildRouter(routes, {
+      ...access,
+      bodyLimit: config.bodyLimit,
+      rateLimitPerMinute: config.rateLimitPerMinute,
+    }),
+  );
+  app.use(notFoundHandler, errorHandler(logger));
+  return app;
 }

@@ -1,9 +1,10 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { PERSONAL_FIELD_NAMES } from './identities/personal-fields';
 
 /**
- * Paths pino blanks in every log line. Personal fields are listed wherever a
- * careless `log.info({ body })` could put them; the service itself never logs
- * request bodies, this is the second line of defence.
+ * Paths pino blanks in every log line. Every personal field name is listed,
+ * at the depths a careless `log.info({ body })` could put it; the service
+ * itself never logs request bodies, this is the second line of defence.
  */
 export const REDACTED_PATHS = [
   'req.headers.authorization',
@@ -13,9 +14,7 @@ export const REDACTED_PATHS = [
   '*.apiKey',
   'key',
   '*.key',
-  ...['name', 'idNumber', 'phone', 'telephone', 'address', 'photo', 'birthDate', 'body'].flatMap(
-    (field) => [field, `*.${field}`, `*.*.${field}`],
-  ),
+  ...[...PERSONAL_FIELD_NAMES, 'body'].flatMap((field) => [field, `*.${field}`, `*.*.${field}`]),
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {

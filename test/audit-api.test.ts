@@ -1,3 +1,4 @@
+import { auth } from './helpers/checkout-fixtures';
 import { ADMIN_KEY, createTestApp, type TestApp } from './helpers/test-app';
 
 let t: TestApp;
@@ -8,7 +9,6 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
 const events = () => t.connection.collection('audit_events');
 
 /** The stored events of one request, by its request id. */
@@ -16,14 +16,11 @@ async function eventsOf(requestId: string) {
   return events().find({ requestId }).toArray();
 }
 
-async function listAll(query: Record<string, string | number>) {
-  const response = await t
-    .http()
-    .get('/v1/audit-events')
-    .query(query)
-    .set(auth(auditor.apiKey))
-    .expect(200);
-  return response.body as { items: Array<Record<string, unknown>>; next: string | null };
+type Page = { items: Array<Record<string, unknown>>; next: string | null };
+
+/** GET /v1/audit-events as the auditor. */
+function list(query: Record<string, string | number>) {
+  return t.http().get('/v1/audit-events').query(query).set(auth(auditor.apiKey));
 }
 
 describe('GET /v1/audit-events', () => {
@@ -135,17 +132,19 @@ describe('GET /v1/audit-events', () => {
     await t.http().get('/v1/audit-events/verify').set(auth(other.apiKey)).expect(200);
     await t.http().get('/v1/audit-events/verify').set(auth('cik_unknown')).expect(401);
 
-    const byActor = await listAll({ actorId: other.id, limit: 500 });
+    const byActor: Page = (await list({ actorId: other.id, limit: 500 }).expect(200)).body;
     expect(byActor.items.length).toBeGreaterThan(0);
     expect(
       byActor.items.every((item) => (item.actor as { clientId: string }).clientId === other.id),
     ).toBe(true);
 
-    const verifies = await listAll({ action: 'audit.verify', limit: 500 });
+    const verifies: Page = (await list({ action: 'audit.verify', limit: 500 }).expect(200)).body;
     expect(verifies.items.length).toBeGreaterThanOrEqual(2);
     expect(verifies.items.every((item) => item.action === 'audit.verify')).toBe(true);
 
-    const denied = await listAll({ outcome: 'DENIED', action: 'audit.verify', limit: 500 });
+    const denied: Page = (
+      await list({ outcome: 'DENIED', action: 'audit.verify', limit: 500 }).expect(200)
+    ).body;
     expect(denied.items).toHaveLength(1);
     expect(denied.items[0]).toMatchObject({ actor: null, outcome: 'DENIED' });
   });
@@ -153,27 +152,29 @@ describe('GET /v1/audit-events', () => {
   it('when filtered by identityId, then it matches the subject pseudonym, never the id itself', async () => {
     const identityId = '6d3c1a52-0d8e-4c59-8f4f-0b1d2e3f4a5b';
     // A read filtered by identity is itself recorded against that subject.
-    const first = await listAll({ identityId });
+    const first: Page = (await list({ identityId }).expect(200)).body;
     expect(first.items).toHaveLength(1);
     const subjectRef = first.items[0]!.subjectRef as string;
     expect(subjectRef).toMatch(/^[0-9a-f]{64}$/);
     expect(first.items[0]!.subjectRefKeyId).toMatch(/^sr-[0-9a-f]{16}$/);
-    const second = await listAll({ identityId });
+    const second: Page = (await list({ identityId }).expect(200)).body;
     expect(second.items).toHaveLength(2);
     expect(second.items.every((item) => item.subjectRef === subjectRef)).toBe(true);
     expect(JSON.stringify(await events().find({}).toArray())).not.toContain(identityId);
-    const otherSubject = await listAll({ identityId: '11111111-2222-4333-8444-555555555555' });
+    const otherSubject: Page = (
+      await list({ identityId: '11111111-2222-4333-8444-555555555555' }).expect(200)
+    ).body;
     expect(otherSubject.items.every((item) => item.subjectRef !== subjectRef)).toBe(true);
   });
 
   it('when filtered by a time window, then only events inside [from, to) come back', async () => {
-    const all = await listAll({ limit: 500 });
+    const all: Page = (await list({ limit: 500 }).expect(200)).body;
     const middle = all.items[Math.floor(all.items.length / 2)]!;
     const from = middle.at as string;
-    const after = await listAll({ from, limit: 500 });
+    const after: Page = (await list({ from, limit: 500 }).expect(200)).body;
     expect(after.items.length).toBeGreaterThan(0);
     expect(after.items.every((item) => (item.at as string) >= from)).toBe(true);
-    const before = await listAll({ to: from, limit: 500 });
+    const before: Page = (await list({ to: from, limit: 500 }).expect(200)).body;
     expect(before.items.every((item) => (item.at as string) < from)).toBe(true);
   });
 
@@ -182,16 +183,18 @@ describe('GET /v1/audit-events', () => {
       await t.http().get('/v1/audit-events/verify').set(auth(auditor.apiKey)).expect(200);
     }
     const to = new Date(Date.now() + 1).toISOString();
-    const whole = await listAll({ limit: 500, to });
+    const whole: Page = (await list({ limit: 500, to }).expect(200)).body;
     const seen: Array<Record<string, unknown>> = [];
     let after: string | null = null;
     do {
       // Every page read appends an audit.read event: pages after it must stay put.
-      const page: { items: Array<Record<string, unknown>>; next: string | null } = await listAll({
-        limit: 4,
-        to,
-        ...(after ? { after } : {}),
-      });
+      const page: Page = (
+        await list({
+          limit: 4,
+          to,
+          ...(after ? { after } : {}),
+        }).expect(200)
+      ).body;
       expect(page.items.length).toBeLessThanOrEqual(4);
       seen.push(...page.items);
       after = page.next;

@@ -1,9 +1,9 @@
+import { auth } from './helpers/checkout-fixtures';
 import { createTestApp, freshDatabaseName, type TestApp } from './helpers/test-app';
 
 let first: TestApp;
 let second: TestApp;
 let auditorKey: string;
-const auth = () => ({ Authorization: `Bearer ${auditorKey}` });
 
 beforeAll(async () => {
   const DB_NAME = freshDatabaseName();
@@ -24,7 +24,7 @@ it('when two instances write at once, then each keeps its own gap-free chain and
     // Every fifth call is refused, so DENIED events interleave with the others.
     return i % 5 === 0
       ? app.http().get(path).expect(401)
-      : app.http().get(path).set(auth()).expect(200);
+      : app.http().get(path).set(auth(auditorKey)).expect(200);
   });
   await Promise.all(calls);
 
@@ -44,7 +44,11 @@ it('when two instances write at once, then each keeps its own gap-free chain and
   expect(stored.length).toBe(60);
 
   for (const app of [first, second]) {
-    const response = await app.http().get('/v1/audit-events/verify').set(auth()).expect(200);
+    const response = await app
+      .http()
+      .get('/v1/audit-events/verify')
+      .set(auth(auditorKey))
+      .expect(200);
     expect(response.body).toMatchObject({ ok: true, streams: 2 });
     expect(response.body.firstInvalid).toBeUndefined();
   }

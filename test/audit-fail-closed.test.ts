@@ -1,3 +1,4 @@
+import { auth } from './helpers/checkout-fixtures';
 import { createTestApp, type TestApp } from './helpers/test-app';
 
 /**
@@ -7,7 +8,6 @@ import { createTestApp, type TestApp } from './helpers/test-app';
  */
 let t: TestApp;
 let auditorKey: string;
-const auth = () => ({ Authorization: `Bearer ${auditorKey}` });
 const events = () => t.connection.collection('audit_events');
 
 beforeAll(async () => {
@@ -16,9 +16,11 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-/** Takes the next position of the stream this instance is writing; returns it. */
+/**
+ * Takes the position after the latest event, which is the next one of the
+ * stream this instance is writing as long as the latest event was its own.
+ */
 async function blockNextAppend(): Promise<{ stream: string; seq: number }> {
-  await t.http().get('/v1/audit-events?limit=1').set(auth()).expect(200);
   const latest = await events().find().sort({ at: -1, seq: -1 }).limit(1).next();
   const position = { stream: latest!.stream as string, seq: (latest!.seq as number) + 1 };
   await events().insertOne({ _id: `${position.stream}:${position.seq}`, ...position } as never);
@@ -30,8 +32,14 @@ it.each([
   ['verify', '/v1/audit-events/verify'],
   ['export', '/v1/audit-events/export?format=ndjson'],
 ])('when the %s event cannot be written, then 503 and no data', async (_label, path) => {
+  // A read first, so that the latest event is on the stream this instance writes now.
+  await t.http().get('/v1/audit-events?limit=1').set(auth(auditorKey)).expect(200);
   await blockNextAppend();
-  const response = await t.http().get(path).set(auth()).set('X-Request-Id', 'req-blocked');
+  const response = await t
+    .http()
+    .get(path)
+    .set(auth(auditorKey))
+    .set('X-Request-Id', 'req-blocked');
   expect(response.status).toBe(503);
   expect(response.headers['content-type']).toMatch(/^application\/json/);
   expect(Object.keys(response.body)).toEqual(['error']);
@@ -40,6 +48,7 @@ it.each([
 });
 
 it('when a denied attempt cannot be recorded, then 503 rather than a silent 401', async () => {
+  await t.http().get('/v1/audit-events?limit=1').set(auth(auditorKey)).expect(200);
   await blockNextAppend();
   const response = await t.http().get('/v1/audit-events').set('X-Request-Id', 'req-denied-blocked');
   expect(response.status).toBe(503);
@@ -47,12 +56,13 @@ it('when a denied attempt cannot be recorded, then 503 rather than a silent 401'
 });
 
 it('when a write failed, then the next access is recorded on a fresh stream and verify points at the intruder', async () => {
+  await t.http().get('/v1/audit-events?limit=1').set(auth(auditorKey)).expect(200);
   const blocked = await blockNextAppend();
-  await t.http().get('/v1/audit-events').set(auth()).expect(503);
+  await t.http().get('/v1/audit-events').set(auth(auditorKey)).expect(503);
   const response = await t
     .http()
     .get('/v1/audit-events')
-    .set(auth())
+    .set(auth(auditorKey))
     .set('X-Request-Id', 'req-after')
     .expect(200);
   const [after] = await events().find({ requestId: 'req-after' }).toArray();
@@ -60,7 +70,7 @@ it('when a write failed, then the next access is recorded on a fresh stream and 
   expect(after!.seq).toBe(1);
   expect(response.body.items.length).toBeGreaterThan(0);
 
-  const verify = await t.http().get('/v1/audit-events/verify').set(auth()).expect(200);
+  const verify = await t.http().get('/v1/audit-events/verify').set(auth(auditorKey)).expect(200);
   // Every blocked stream ends in a foreign document, and verify names the first such one.
   expect(verify.body.ok).toBe(false);
   expect(verify.body.firstInvalid.reason).toBe('HASH_MISMATCH');
@@ -72,6 +82,6 @@ it('when a write failed, then the next access is recorded on a fresh stream and 
   );
 
   await events().deleteMany({ hash: { $exists: false } });
-  const clean = await t.http().get('/v1/audit-events/verify').set(auth()).expect(200);
+  const clean = await t.http().get('/v1/audit-events/verify').set(auth(auditorKey)).expect(200);
   expect(clean.body).toMatchObject({ ok: true });
 });

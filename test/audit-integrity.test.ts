@@ -1,4 +1,5 @@
 import { eventHash } from '../src/audit/audit-chain';
+import { auth } from './helpers/checkout-fixtures';
 import { createTestApp, freshDatabaseName, type TestApp } from './helpers/test-app';
 
 /**
@@ -12,7 +13,6 @@ let auditorKey: string;
 let stream: string;
 let head: number;
 
-const auth = () => ({ Authorization: `Bearer ${auditorKey}` });
 const events = () => live.connection.collection('audit_events');
 const checkpoints = () => live.connection.collection('audit_checkpoints');
 
@@ -22,7 +22,7 @@ beforeAll(async () => {
   stopped = await createTestApp({ DB_NAME });
   auditorKey = (await live.clientKey('auditor')).apiKey;
   for (let i = 0; i < 12; i += 1) {
-    await stopped.http().get('/v1/audit-events').set(auth()).expect(200);
+    await stopped.http().get('/v1/audit-events').set(auth(auditorKey)).expect(200);
   }
   ({ stream, seq: head } = positionOf(
     await stopped.connection.collection('audit_events').find().toArray(),
@@ -47,34 +47,28 @@ async function eventAt(seq: number) {
   return found;
 }
 
-async function verify() {
-  const response = await live.http().get('/v1/audit-events/verify').set(auth()).expect(200);
-  return response.body as {
-    ok: boolean;
-    checked: number;
-    firstInvalid?: { stream: string; seq: number; reason: string };
-  };
-}
+/** GET /v1/audit-events/verify on the live instance. */
+const verify = () => live.http().get('/v1/audit-events/verify').set(auth(auditorKey));
 
-/** Runs a tampering, checks what verify says, then undoes it and checks the log is whole again. */
+/** Tampers, asks verify, undoes the tampering and asks verify again; returns both answers. */
 async function tamper(action: () => Promise<void>, undo: () => Promise<void>) {
   await action();
-  const result = await verify();
+  const tampered = await verify();
   await undo();
-  expect((await verify()).ok).toBe(true);
-  return result;
+  const restored = await verify();
+  return { tampered, restored };
 }
 
 it('when nothing was touched, then both streams verify', async () => {
-  const result = await verify();
-  expect(result).toMatchObject({ ok: true });
-  expect(result.checked).toBeGreaterThanOrEqual(head);
+  const result = await verify().expect(200);
+  expect(result.body).toMatchObject({ ok: true });
+  expect(result.body.checked).toBeGreaterThanOrEqual(head);
   expect(await checkpoints().findOne({ stream, seq: head })).not.toBeNull();
 });
 
 it('when a field of an event is edited, then verify names that event (HASH_MISMATCH)', async () => {
   const original = await eventAt(5);
-  const result = await tamper(
+  const { tampered, restored } = await tamper(
     async () => {
       await events().updateOne({ _id: original._id }, { $set: { 'actor.role': 'admin' } });
     },
@@ -82,15 +76,17 @@ it('when a field of an event is edited, then verify names that event (HASH_MISMA
       await events().replaceOne({ _id: original._id }, original);
     },
   );
-  expect(result).toMatchObject({
+  expect([tampered.status, restored.status]).toEqual([200, 200]);
+  expect(tampered.body).toMatchObject({
     ok: false,
     firstInvalid: { stream, seq: 5, reason: 'HASH_MISMATCH' },
   });
+  expect(restored.body.ok).toBe(true);
 });
 
 it('when a field is added to an event, then verify names that event', async () => {
   const original = await eventAt(3);
-  const result = await tamper(
+  const { tampered, restored } = await tamper(
     async () => {
       await events().updateOne({ _id: original._id }, { $set: { note: 'x' } });
     },
@@ -98,12 +94,14 @@ it('when a field is added to an event, then verify names that event', async () =
       await events().replaceOne({ _id: original._id }, original);
     },
   );
-  expect(result.firstInvalid).toEqual({ stream, seq: 3, reason: 'HASH_MISMATCH' });
+  expect([tampered.status, restored.status]).toEqual([200, 200]);
+  expect(tampered.body.firstInvalid).toEqual({ stream, seq: 3, reason: 'HASH_MISMATCH' });
+  expect(restored.body.ok).toBe(true);
 });
 
 it('when an event is edited and its hash recomputed, then verify names the next event (CHAIN_BROKEN)', async () => {
   const original = await eventAt(5);
-  const result = await tamper(
+  const { tampered, restored } = await tamper(
     async () => {
       const edited: Record<string, unknown> = { ...original, outcome: 'DENIED' };
       edited.hash = eventHash(edited);
@@ -113,7 +111,9 @@ it('when an event is edited and its hash recomputed, then verify names the next 
       await events().replaceOne({ _id: original._id }, original);
     },
   );
-  expect(result.firstInvalid).toEqual({ stream, seq: 6, reason: 'CHAIN_BROKEN' });
+  expect([tampered.status, restored.status]).toEqual([200, 200]);
+  expect(tampered.body.firstInvalid).toEqual({ stream, seq: 6, reason: 'CHAIN_BROKEN' });
+  expect(restored.body.ok).toBe(true);
 });
 
 it('when the rest of the chain is rewritten consistently, then the signed checkpoint catches it', async () => {
@@ -121,7 +121,7 @@ it('when the rest of the chain is rewritten consistently, then the signed checkp
     .find({ stream, seq: { $gte: 5 } })
     .sort({ seq: 1 })
     .toArray();
-  const result = await tamper(
+  const { tampered, restored } = await tamper(
     async () => {
       let prevHash = (await eventAt(4)).hash as string;
       for (const original of originals) {
@@ -136,12 +136,14 @@ it('when the rest of the chain is rewritten consistently, then the signed checkp
       for (const original of originals) await events().replaceOne({ _id: original._id }, original);
     },
   );
-  expect(result.firstInvalid).toEqual({ stream, seq: head, reason: 'CHECKPOINT_MISMATCH' });
+  expect([tampered.status, restored.status]).toEqual([200, 200]);
+  expect(tampered.body.firstInvalid).toEqual({ stream, seq: head, reason: 'CHECKPOINT_MISMATCH' });
+  expect(restored.body.ok).toBe(true);
 });
 
 it('when an event is deleted, then verify names the missing seq (SEQUENCE_GAP)', async () => {
   const original = await eventAt(7);
-  const result = await tamper(
+  const { tampered, restored } = await tamper(
     async () => {
       await events().deleteOne({ _id: original._id });
     },
@@ -149,12 +151,14 @@ it('when an event is deleted, then verify names the missing seq (SEQUENCE_GAP)',
       await events().insertOne(original);
     },
   );
-  expect(result.firstInvalid).toEqual({ stream, seq: 7, reason: 'SEQUENCE_GAP' });
+  expect([tampered.status, restored.status]).toEqual([200, 200]);
+  expect(tampered.body.firstInvalid).toEqual({ stream, seq: 7, reason: 'SEQUENCE_GAP' });
+  expect(restored.body.ok).toBe(true);
 });
 
 it('when the first event is deleted, then verify names seq 1', async () => {
   const original = await eventAt(1);
-  const result = await tamper(
+  const { tampered, restored } = await tamper(
     async () => {
       await events().deleteOne({ _id: original._id });
     },
@@ -162,13 +166,15 @@ it('when the first event is deleted, then verify names seq 1', async () => {
       await events().insertOne(original);
     },
   );
-  expect(result.firstInvalid).toEqual({ stream, seq: 1, reason: 'SEQUENCE_GAP' });
+  expect([tampered.status, restored.status]).toEqual([200, 200]);
+  expect(tampered.body.firstInvalid).toEqual({ stream, seq: 1, reason: 'SEQUENCE_GAP' });
+  expect(restored.body.ok).toBe(true);
 });
 
 it('when two events are swapped, then verify names the first of the two', async () => {
   const fourth = await eventAt(4);
   const fifth = await eventAt(5);
-  const result = await tamper(
+  const { tampered, restored } = await tamper(
     async () => {
       await events().deleteMany({ _id: { $in: [fourth._id, fifth._id] } });
       await events().insertMany([
@@ -181,7 +187,9 @@ it('when two events are swapped, then verify names the first of the two', async 
       await events().insertMany([fourth, fifth]);
     },
   );
-  expect(result.firstInvalid).toEqual({ stream, seq: 4, reason: 'HASH_MISMATCH' });
+  expect([tampered.status, restored.status]).toEqual([200, 200]);
+  expect(tampered.body.firstInvalid).toEqual({ stream, seq: 4, reason: 'HASH_MISMATCH' });
+  expect(restored.body.ok).toBe(true);
 });
 
 it('when the tail of a stream is cut, then the signed checkpoint reveals it (TRUNCATED)', async () => {
@@ -189,7 +197,7 @@ it('when the tail of a stream is cut, then the signed checkpoint reveals it (TRU
     .find({ stream, seq: { $gt: head - 2 } })
     .toArray();
   expect(tail).toHaveLength(2);
-  const result = await tamper(
+  const { tampered, restored } = await tamper(
     async () => {
       await events().deleteMany({ stream, seq: { $gt: head - 2 } });
     },
@@ -197,12 +205,14 @@ it('when the tail of a stream is cut, then the signed checkpoint reveals it (TRU
       await events().insertMany(tail);
     },
   );
-  expect(result.firstInvalid).toEqual({ stream, seq: head - 1, reason: 'TRUNCATED' });
+  expect([tampered.status, restored.status]).toEqual([200, 200]);
+  expect(tampered.body.firstInvalid).toEqual({ stream, seq: head - 1, reason: 'TRUNCATED' });
+  expect(restored.body.ok).toBe(true);
 });
 
 it('when a checkpoint is altered, then its signature no longer verifies', async () => {
   const original = await checkpoints().findOne({ stream, seq: head });
-  const result = await tamper(
+  const { tampered, restored } = await tamper(
     async () => {
       await checkpoints().updateOne({ _id: original!._id }, { $set: { seq: head - 2 } });
     },
@@ -210,16 +220,18 @@ it('when a checkpoint is altered, then its signature no longer verifies', async 
       await checkpoints().replaceOne({ _id: original!._id }, original!);
     },
   );
-  expect(result.firstInvalid).toEqual({
+  expect([tampered.status, restored.status]).toEqual([200, 200]);
+  expect(tampered.body.firstInvalid).toEqual({
     stream,
     seq: head - 2,
     reason: 'CHECKPOINT_SIGNATURE_INVALID',
   });
+  expect(restored.body.ok).toBe(true);
 });
 
 it('when the live stream is edited, then verify names that event too', async () => {
   const own = await events().findOne({ stream: { $ne: stream } }, { sort: { seq: 1 } });
-  const result = await tamper(
+  const { tampered, restored } = await tamper(
     async () => {
       await events().updateOne({ _id: own!._id }, { $set: { requestId: 'forged' } });
     },
@@ -227,9 +239,11 @@ it('when the live stream is edited, then verify names that event too', async () 
       await events().replaceOne({ _id: own!._id }, own!);
     },
   );
-  expect(result.firstInvalid).toEqual({
+  expect([tampered.status, restored.status]).toEqual([200, 200]);
+  expect(tampered.body.firstInvalid).toEqual({
     stream: own!.stream,
     seq: own!.seq,
     reason: 'HASH_MISMATCH',
   });
+  expect(restored.body.ok).toBe(true);
 });

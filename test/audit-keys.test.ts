@@ -14,6 +14,7 @@ import {
 import { loadConfig } from '../src/config';
 import { connectDatabase } from '../src/db/connection';
 import { createLogger } from '../src/logger';
+import { auth } from './helpers/checkout-fixtures';
 import { ADMIN_KEY, createTestApp, freshDatabaseName } from './helpers/test-app';
 
 const temporaryDirs: string[] = [];
@@ -120,7 +121,7 @@ describe('access log keys', () => {
         .http()
         .get('/v1/audit-events')
         .query({ identityId })
-        .set('Authorization', `Bearer ${apiKey}`)
+        .set(auth(apiKey))
         .expect(200);
       refs.push(response.body.items[0].subjectRef);
       await t.close();

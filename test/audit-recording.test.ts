@@ -1,5 +1,5 @@
 import { createAccessLog, type AccessLogModule } from '../src/audit/access-log';
-import { eventHash } from '../src/audit/audit-chain';
+import { chainEvent, eventHash, GENESIS_HASH, type UnchainedEvent } from '../src/audit/audit-chain';
 import {
   auditedChange,
   auditedRead,
@@ -189,6 +189,41 @@ describe('helpers for capabilities', () => {
   });
 });
 
+/** An event as the writer is handed it: a refused identity read. */
+const deniedRead = (requestId: string): UnchainedEvent => ({
+  at: new Date(),
+  actor: null,
+  action: 'identity.read',
+  purpose: 'checkout-verification',
+  subjectRef: null,
+  subjectRefKeyId: null,
+  resource: { route: '/v1/identities/:identityId', id: null },
+  fields: [],
+  outcome: 'DENIED',
+  requestId,
+  sourceIp: 'unknown',
+});
+
+describe('AuditStore.insertEvents', () => {
+  it('when a batch hits a taken position, then it reports the events durable before it and a CONFLICT', async () => {
+    const stream = 'store-insert-test';
+    let prevHash = GENESIS_HASH;
+    const records = Array.from({ length: 4 }, (_, i) => {
+      const record = chainEvent(deniedRead(`store-${i}`), { stream, seq: i + 1, prevHash });
+      prevHash = record.hash;
+      return record;
+    });
+    await events().insertOne({ _id: `${stream}:3`, stream, seq: 3 } as never);
+
+    const outcome = await createAuditStore(t.connection).insertEvents(records);
+
+    expect(outcome.written).toBe(2);
+    expect(outcome.failure).toMatchObject({ status: 409, code: 'CONFLICT' });
+    expect(await events().countDocuments({ stream, requestId: /^store-/ })).toBe(2);
+    await events().deleteMany({ stream });
+  });
+});
+
 describe('ChainWriter', () => {
   it('when a batch hits a taken position, then the events before it resolve and the rest get 503', async () => {
     const keys = loadAuditKeys(t.config.keysDir, { generate: true });
@@ -202,21 +237,7 @@ describe('ChainWriter', () => {
     await events().insertOne({ _id: `${stream}:3`, stream, seq: 3 } as never);
     const results = await Promise.allSettled(
       // The first append goes alone; the other four queue up and go together as seq 2..5.
-      Array.from({ length: 5 }, (_, i) =>
-        writer.append({
-          at: new Date(),
-          actor: null,
-          action: 'identity.read',
-          purpose: 'checkout-verification',
-          subjectRef: null,
-          subjectRefKeyId: null,
-          resource: { route: '/v1/identities/:identityId', id: null },
-          fields: [],
-          outcome: 'DENIED',
-          requestId: `writer-${i}`,
-          sourceIp: 'unknown',
-        }),
-      ),
+      Array.from({ length: 5 }, (_, i) => writer.append(deniedRead(`writer-${i}`))),
     );
     expect(results.map((r) => r.status)).toEqual([
       'fulfilled',

@@ -1,3 +1,4 @@
+import { partnerKeyPair } from './helpers/disclosure-fixtures';
 import { ADMIN_KEY, createTestApp, type TestApp } from './helpers/test-app';
 
 let t: TestApp;
@@ -122,5 +123,82 @@ describe('DELETE /v1/clients/{id}', () => {
   it('when the id is not a uuid, then 400 on path clientId', async () => {
     const response = await t.http().delete('/v1/clients/abc').set(auth(ADMIN_KEY)).expect(400);
     expect(response.body.error.details[0].path).toBe('clientId');
+  });
+});
+
+describe('PUT /v1/clients/{id}/certificate', () => {
+  let broker: { id: string; apiKey: string };
+  beforeAll(async () => {
+    broker = await t.clientKey('customs', 'BROKER1');
+  });
+
+  const put = (id: string, body: string, type = 'application/x-pem-file') =>
+    t
+      .http()
+      .put(`/v1/clients/${id}/certificate`)
+      .set(auth(ADMIN_KEY))
+      .set('Content-Type', type)
+      .send(body);
+
+  it('when the certificate is sent as text/plain, then 200 with its summary', async () => {
+    const response = await put(
+      broker.id,
+      partnerKeyPair('Broker One Ltd').certificatePem,
+      'text/plain',
+    ).expect(200);
+    expect(response.body).toEqual({
+      clientId: broker.id,
+      certificate: {
+        subject: 'CN=Broker One Ltd',
+        serialNumber: expect.any(String),
+        notBefore: expect.any(String),
+        notAfter: expect.any(String),
+        fingerprintSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      },
+    });
+  });
+
+  it('when the body is not a certificate, then 400 on path body', async () => {
+    const response = await put(broker.id, 'hello').expect(400);
+    expect(response.body.error.code).toBe('VALIDATION_FAILED');
+    expect(response.body.error.details).toEqual([
+      { path: 'body', message: 'must be exactly one PEM certificate' },
+    ]);
+  });
+
+  it('when the body is a private key, then 400 and the key is not echoed', async () => {
+    const pair = partnerKeyPair();
+    const response = await put(broker.id, pair.privateKeyPem).expect(400);
+    expect(response.text).not.toContain(pair.privateKeyPem.split('\n')[1]);
+  });
+
+  it('when the client is unknown, then 404 NOT_FOUND', async () => {
+    const response = await put(
+      '3f0f4bb4-5bd3-4a3c-9c59-1c1f2a0e0c7d',
+      partnerKeyPair().certificatePem,
+    ).expect(404);
+    expect(response.body.error.code).toBe('NOT_FOUND');
+  });
+
+  it('when the body is JSON, then 415 UNSUPPORTED_MEDIA_TYPE', async () => {
+    const response = await put(broker.id, '{"pem":"x"}', 'application/json').expect(415);
+    expect(response.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  it('when the id is not a uuid and the body is JSON, then 400 on path clientId: params are checked first', async () => {
+    const response = await put('abc', '{"pem":"x"}', 'application/json').expect(400);
+    expect(response.body.error.code).toBe('VALIDATION_FAILED');
+    expect(response.body.error.details[0].path).toBe('clientId');
+  });
+
+  it('when a broker tries to register a certificate, then 403 FORBIDDEN', async () => {
+    const response = await t
+      .http()
+      .put(`/v1/clients/${broker.id}/certificate`)
+      .set(auth(broker.apiKey))
+      .set('Content-Type', 'application/x-pem-file')
+      .send(partnerKeyPair().certificatePem)
+      .expect(403);
+    expect(response.body.error.code).toBe('FORBIDDEN');
   });
 });

@@ -435,54 +435,6 @@ describe('enveloped payloads (Accept: application/pkcs7-mime)', () => {
   });
 });
 
-describe('PUT /v1/clients/{id}/certificate', () => {
-  const put = (id: string, body: string, type = 'application/x-pem-file') =>
-    t
-      .http()
-      .put(`/v1/clients/${id}/certificate`)
-      .set(auth(ADMIN_KEY))
-      .set('Content-Type', type)
-      .send(body);
-
-  it('when the body is not a certificate, then 400 on path body', async () => {
-    const response = await put(broker.id, 'hello').expect(400);
-    expect(response.body.error.code).toBe('VALIDATION_FAILED');
-    expect(response.body.error.details).toEqual([
-      { path: 'body', message: 'must be exactly one PEM certificate' },
-    ]);
-  });
-
-  it('when the body is a private key, then 400 and the key is not echoed', async () => {
-    const pair = partnerKeyPair();
-    const response = await put(broker.id, pair.privateKeyPem).expect(400);
-    expect(response.text).not.toContain(pair.privateKeyPem.split('\n')[1]);
-  });
-
-  it('when the client is unknown, then 404 NOT_FOUND', async () => {
-    const response = await put(
-      '3f0f4bb4-5bd3-4a3c-9c59-1c1f2a0e0c7d',
-      partnerKeyPair().certificatePem,
-    ).expect(404);
-    expect(response.body.error.code).toBe('NOT_FOUND');
-  });
-
-  it('when the body is JSON, then 415 UNSUPPORTED_MEDIA_TYPE', async () => {
-    const response = await put(broker.id, '{"pem":"x"}', 'application/json').expect(415);
-    expect(response.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
-  });
-
-  it('when a broker tries to register a certificate, then 403 FORBIDDEN', async () => {
-    const response = await t
-      .http()
-      .put(`/v1/clients/${broker.id}/certificate`)
-      .set(auth(broker.apiKey))
-      .set('Content-Type', 'application/x-pem-file')
-      .send(partnerKeyPair().certificatePem)
-      .expect(403);
-    expect(response.body.error.code).toBe('FORBIDDEN');
-  });
-});
-
 describe('GET /v1/signing-certificate', () => {
   it('when any client asks, then it gets the PEM certificate', async () => {
     const response = await t.http().get('/v1/signing-certificate').set(auth(carrier)).expect(200);

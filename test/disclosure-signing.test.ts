@@ -1,10 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  checkPartnerCertificate,
-  createPayloadSigner,
-  envelopeFor,
-} from '../src/disclosure/payload-crypto';
+import { checkPartnerCertificate } from '../src/clients/partner-certificate';
+import { createPayloadSigner, envelopeFor } from '../src/disclosure/payload-crypto';
 import {
   loadSigningMaterial,
   SIGNING_CERT_FILE,

@@ -1,5 +1,6 @@
 import type { AccessEventInput, AccessLog } from '../src/audit/audit-types';
 import { createCryptoModule, type CryptoModule } from '../src/crypto/crypto-module';
+import type { DisclosureReceipt } from '../src/disclosure/disclosure-types';
 import { ServiceUnavailable } from '../src/errors';
 import type { RequestContext } from '../src/http/route';
 import { createIdentitiesModule, type IdentitiesModule } from '../src/identities/identities-module';
@@ -108,7 +109,7 @@ describe('IdentityDirectory (for checkout and disclosure)', () => {
     ).rejects.toMatchObject({ status: 404 });
   });
 
-  it("when the quota engineer's order fields are encrypted under the buyer's key, then deletion makes them unreadable too", async () => {
+  it("when order fields are encrypted under the buyer's key, then deletion makes them unreadable too", async () => {
     const identityId = await register(randomPerson());
     const ref = {
       subjectId: identityId,
@@ -126,15 +127,17 @@ describe('IdentityDirectory (for checkout and disclosure)', () => {
 });
 
 /**
- * The service with an access log standing in for the real one (an in-memory
- * recorder, not a database mock), to check what happens when the log refuses
- * and that disclosure receipts reach the export.
+ * The service with an access log and disclosure receipts standing in for the
+ * real ones (in-memory, not database mocks), to check what happens when the
+ * log refuses and that disclosure receipts reach the export.
  */
 describe('identities service with its access log and disclosure receipts', () => {
   let crypto: CryptoModule;
   let events: AccessEventInput[];
   let logWorks: boolean;
   let identities: IdentitiesModule;
+  /** What the disclosure receipts store would hold, by identity id. */
+  const receipts = new Map<string, DisclosureReceipt[]>();
   const ctx: RequestContext = {
     actor: { clientId: 'checkout-1', role: 'checkout', partnerCode: null },
     requestId: 'req-1',
@@ -155,7 +158,13 @@ describe('identities service with its access log and disclosure receipts', () =>
       },
       subjectRef: (identityId) => `ref-${identityId}`,
     };
-    identities = createIdentitiesModule({ connection: t.connection, crypto, accessLog }, t.config);
+    const disclosureReceipts = {
+      listForIdentity: async (identityId: string) => receipts.get(identityId) ?? [],
+    };
+    identities = createIdentitiesModule(
+      { connection: t.connection, crypto, accessLog, disclosureReceipts },
+      t.config,
+    );
   });
   beforeEach(() => {
     events = [];
@@ -219,24 +228,25 @@ describe('identities service with its access log and disclosure receipts', () =>
       expect(serialised).not.toContain(value);
   });
 
-  it('when disclosure receipts are plugged in, then the export lists them', async () => {
+  it('when the identity has disclosure receipts, then the export lists them', async () => {
     const { identity } = await identities.service.create(ctx, input(randomPerson()));
     expect((await identities.service.exportData(ctx, identity.identityId)).disclosures).toEqual([]);
-    identities.useDisclosureReceipts({
-      async listForIdentity(identityId) {
-        return identityId === identity.identityId
-          ? [
-              {
-                at: new Date('2025-03-01T02:00:00Z'),
-                partnerCode: 'BROKER1',
-                role: 'customs',
-                fields: ['name', 'idNumber'],
-                purpose: 'customs-clearance',
-              },
-            ]
-          : [];
+    receipts.set(identity.identityId, [
+      {
+        id: 'receipt-1',
+        at: new Date('2025-03-01T02:00:00Z'),
+        identityId: identity.identityId,
+        partnerCode: 'BROKER1',
+        clientId: 'customs-1',
+        role: 'customs',
+        fields: ['name', 'idNumber'],
+        purpose: 'customs-clearance',
+        resourceType: 'declaration',
+        resourceId: 'declaration-1',
+        orderNo: 'order-1',
+        requestId: 'req-2',
       },
-    });
+    ]);
     expect((await identities.service.exportData(ctx, identity.identityId)).disclosures).toEqual([
       {
         at: '2025-03-01T02:00:00.000Z',

@@ -262,7 +262,7 @@ describe('reservation expiry', () => {
     expect((await t.orderLifecycle.getConfirmedOrder(orderNo))?.status).toBe('CONFIRMED');
   });
 
-  it('when a verify stopped after reserving, then a retry finishes it and the sweeper would not double-release', async () => {
+  it('when a verify stopped after reserving, then a retry writes its order record and reserves nothing more', async () => {
     // Simulates a crash between the ledger reservation and the order record: the
     // order record is removed, the hold and the ledger entry stay.
     const buyer = await registerBuyer(t, key);

@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import type { Role } from '../http/route';
+import type { Actor } from '../http/route';
 import { canonicalEvent } from './audit-canonical';
 import type { AuditAction, AuditOutcome, AuditPurpose } from './audit-types';
 
@@ -9,12 +9,6 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 /** Version of the stored event shape; part of the hashed content. */
 export const EVENT_VERSION = 1;
-
-export interface StoredActor {
-  clientId: string;
-  role: Role;
-  partnerCode: string | null;
-}
 
 /**
  * One access-log event as stored. Every field except `_id` and `hash` is
@@ -26,7 +20,8 @@ export interface AuditEventRecord {
   stream: string;
   seq: number;
   at: Date;
-  actor: StoredActor | null;
+  /** The caller as authenticated, copied key by key; null when refused before authentication. */
+  actor: Actor | null;
   action: AuditAction;
   purpose: AuditPurpose;
   subjectRef: string | null;
@@ -112,7 +107,8 @@ export interface InvalidEvent {
   reason: InvalidReason;
 }
 
-export interface VerifyResult {
+/** What a check of the whole log found: `firstInvalid` is absent when it is intact. */
+export interface LogVerification {
   ok: boolean;
   checked: number;
   streams: number;
@@ -178,7 +174,7 @@ export class ChainVerifier {
     state.expectedSeq = seq + 1;
   }
 
-  finish(): VerifyResult {
+  finish(): LogVerification {
     this.closeStream();
     for (const stream of this.checkpoints.keys()) {
       if (!this.seenStreams.has(stream)) {

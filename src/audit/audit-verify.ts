@@ -3,11 +3,12 @@ import {
   ChainVerifier,
   checkpointPayload,
   type CheckpointBody,
+  type CheckpointRecord,
   type InvalidEvent,
-  type VerifyResult,
+  type LogVerification,
 } from './audit-chain';
 import type { AuditKeys } from './audit-keys';
-import type { AuditStore, CheckpointDocument } from './audit-store';
+import type { AuditStore } from './audit-store';
 
 type VerifyKeys = Pick<AuditKeys, 'checkpointPublicKey' | 'checkpointKeyId'>;
 
@@ -17,14 +18,36 @@ type VerifyKeys = Pick<AuditKeys, 'checkpointPublicKey' | 'checkpointKeyId'>;
  * seq, and that the stream still reaches it, so a cut tail is caught).
  */
 export async function verifyLog(
-  store: Pick<AuditStore, 'allCheckpoints' | 'chainCursor' | 'findRange'>,
+  store: Pick<AuditStore, 'allCheckpoints' | 'chainBatches' | 'findRange'>,
   keys: VerifyKeys,
   batchSize = 5000,
-): Promise<VerifyResult> {
+): Promise<LogVerification> {
   // Checkpoints first: any event a checkpoint names was written before it, so the scan that follows sees it.
+  const { valid, bad } = sortCheckpoints(await store.allCheckpoints(), keys);
+  const verifier = new ChainVerifier(valid, bad);
+  for await (const batch of store.chainBatches(batchSize)) {
+    for (const event of batch) {
+      const expected = verifier.expectedSeq(event.stream);
+      if (expected !== null && Number.isInteger(event.seq) && event.seq > expected) {
+        // An append that landed behind the scan looks like a gap: read that range again.
+        for (const late of await store.findRange(event.stream, expected, event.seq)) {
+          verifier.add(late);
+        }
+      }
+      verifier.add(event);
+    }
+  }
+  return verifier.finish();
+}
+
+/** Authentic checkpoints by stream, and where each of the others claims to be. */
+function sortCheckpoints(
+  checkpoints: CheckpointRecord[],
+  keys: VerifyKeys,
+): { valid: Map<string, CheckpointBody[]>; bad: InvalidEvent[] } {
   const valid = new Map<string, CheckpointBody[]>();
   const bad: InvalidEvent[] = [];
-  for (const checkpoint of await store.allCheckpoints()) {
+  for (const checkpoint of checkpoints) {
     if (isAuthentic(checkpoint, keys)) {
       const list = valid.get(checkpoint.stream) ?? [];
       list.push(checkpoint);
@@ -37,33 +60,11 @@ export async function verifyLog(
       });
     }
   }
-  const verifier = new ChainVerifier(valid, bad);
-  const cursor = store.chainCursor(batchSize);
-  try {
-    let more = cursor.hasNext();
-    while (await more) {
-      const documents = cursor.readBufferedDocuments();
-      // Ask for the next batch before hashing this one: the database works meanwhile.
-      more = cursor.hasNext();
-      more.catch(() => undefined);
-      for (const document of documents) {
-        const expected = verifier.expectedSeq(document.stream);
-        if (expected !== null && Number.isInteger(document.seq) && document.seq > expected) {
-          // An append that landed behind the scan looks like a gap: read that range again.
-          for (const late of await store.findRange(document.stream, expected, document.seq)) {
-            verifier.add(late);
-          }
-        }
-        verifier.add(document);
-      }
-    }
-  } finally {
-    await cursor.close();
-  }
-  return verifier.finish();
+  return { valid, bad };
 }
 
-function isAuthentic(checkpoint: CheckpointDocument, keys: VerifyKeys): boolean {
+/** Read as found, so every field is checked before the signature is. */
+function isAuthentic(checkpoint: CheckpointRecord, keys: VerifyKeys): boolean {
   if (
     typeof checkpoint.stream !== 'string' ||
     !Number.isInteger(checkpoint.seq) ||

@@ -1,5 +1,5 @@
 import { randomBytes, sign } from 'node:crypto';
-import { ServiceUnavailable } from '../errors';
+import { AppError, ServiceUnavailable } from '../errors';
 import type { Logger } from '../logger';
 import {
   chainEvent,
@@ -17,7 +17,7 @@ export interface ChainWriterOptions {
   keys: Pick<AuditKeys, 'checkpointPrivateKey' | 'checkpointKeyId'>;
   logger: Logger;
   checkpointIntervalMs: number;
-  /** Most events one insertMany carries. */
+  /** Most events one batch (one ordered insert) carries. */
   maxBatch?: number;
 }
 
@@ -43,7 +43,7 @@ export class AuditWriteFailed extends ServiceUnavailable {
  * Appends events to this process's own hash chain (stream), one batch at a time.
  *
  * Appends are serialized: a batch is chained onto the confirmed head and
- * inserted with one ordered insertMany; record() calls arriving meanwhile wait
+ * inserted in one ordered insert; record() calls arriving meanwhile wait
  * and go together in the next batch (group commit). The head only moves once
  * the insert is acknowledged, so a checkpoint always names a durable event.
  *
@@ -136,25 +136,8 @@ export class ChainWriter {
     while (this.queue.length > 0) {
       if (this.rotate) this.rotateStream();
       const batch = this.queue.splice(0, this.maxBatch);
-      const records: AuditEventRecord[] = [];
-      let prevHash = this.head;
-      for (const [index, pending] of batch.entries()) {
-        const record = chainEvent(pending.event, {
-          stream: this.stream,
-          seq: this.seq + index + 1,
-          prevHash,
-        });
-        records.push(record);
-        prevHash = record.hash;
-      }
-      let written = records.length;
-      let failure: unknown = null;
-      try {
-        await this.options.store.insertEvents(records);
-      } catch (error) {
-        failure = error;
-        written = confirmedPrefix(error);
-      }
+      const records = this.chainOntoHead(batch.map((pending) => pending.event));
+      const { written, failure } = await this.options.store.insertEvents(records);
       if (written > 0) {
         this.seq += written;
         this.head = records[written - 1]!.hash;
@@ -167,6 +150,20 @@ export class ChainWriter {
         batch.slice(written).forEach((pending) => pending.reject(error));
       }
     }
+  }
+
+  /** Chains events one after another from the confirmed head; the head itself does not move. */
+  private chainOntoHead(events: UnchainedEvent[]): AuditEventRecord[] {
+    let prevHash = this.head;
+    return events.map((event, index) => {
+      const record = chainEvent(event, {
+        stream: this.stream,
+        seq: this.seq + index + 1,
+        prevHash,
+      });
+      prevHash = record.hash;
+      return record;
+    });
   }
 
   private rotateStream(): void {
@@ -183,27 +180,15 @@ export class ChainWriter {
   }
 
   private logFailure(message: string, error: unknown): void {
+    // By class and code only: a foreign error's message may quote data.
+    const cause = error instanceof AppError ? (error.cause ?? error) : error;
     this.options.logger.error(
       {
         stream: this.stream,
-        errorClass: error instanceof Error ? error.constructor.name : typeof error,
-        code: (error as { code?: unknown }).code,
+        code: error instanceof AppError ? error.code : undefined,
+        errorClass: cause instanceof Error ? cause.constructor.name : typeof cause,
       },
       message,
     );
   }
-}
-
-/**
- * How many events of an ordered insertMany are known to be written: for a bulk
- * write error, those before the first failed index; for anything else (network
- * error, timeout) none can be counted on.
- */
-function confirmedPrefix(error: unknown): number {
-  const writeErrors = (error as { writeErrors?: unknown }).writeErrors;
-  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
-  const indexes = list
-    .map((entry) => (entry as { index?: unknown }).index)
-    .filter((index): index is number => typeof index === 'number');
-  return indexes.length > 0 ? Math.min(...indexes) : 0;
 }

@@ -1,13 +1,13 @@
 import Joi from 'joi';
-import { defineRoutes, ROLES } from '../http/route';
+import { ROLES, route, type None, type RouteDefinition } from '../http/route';
 import type { ClientsService } from './clients-service';
-import type { Client } from './clients-types';
+import type { Client, NewClient } from './clients-types';
 
 const partnerCode = Joi.string()
   .pattern(/^[A-Za-z0-9_-]{1,32}$/)
   .description('Customs registration code or carrier code, e.g. SF');
 
-const newClientSchema = Joi.object({
+const newClientSchema = Joi.object<NewClient>({
   name: Joi.string().trim().min(1).max(100).required(),
   role: Joi.string()
     .valid(...ROLES)
@@ -27,7 +27,23 @@ const clientView = Joi.object({
   apiKey: Joi.string().description('Shown once; only its hash is stored.'),
 });
 
-const clientIdParams = Joi.object({ clientId: Joi.string().uuid().required() });
+const clientIdParams = Joi.object<{ clientId: string }>({
+  clientId: Joi.string().uuid().required(),
+});
+
+/** The media types a PEM certificate arrives as, depending on the tool that sends it. */
+const PEM_TYPES = ['application/x-pem-file', 'application/pem-certificate-chain', 'text/plain'];
+
+const certificateView = Joi.object({
+  clientId: Joi.string(),
+  certificate: Joi.object({
+    subject: Joi.string(),
+    serialNumber: Joi.string(),
+    notBefore: Joi.string().isoDate(),
+    notAfter: Joi.string().isoDate(),
+    fingerprintSha256: Joi.string(),
+  }),
+});
 
 function view(client: Client) {
   return {
@@ -38,9 +54,9 @@ function view(client: Client) {
   };
 }
 
-export function clientsRoutes(clientsService: ClientsService) {
-  return defineRoutes([
-    {
+export function clientsRoutes(clientsService: ClientsService): RouteDefinition[] {
+  return [
+    route({
       method: 'post',
       path: '/v1/clients',
       summary: 'Register an API client; the key is shown once',
@@ -49,11 +65,11 @@ export function clientsRoutes(clientsService: ClientsService) {
       body: newClientSchema,
       responses: { 201: { description: 'Created', schema: clientView } },
       async handler(_req, res, { input }) {
-        const { client, apiKey } = await clientsService.create(input.body as never);
+        const { client, apiKey } = await clientsService.create(input.body);
         res.status(201).json({ ...view(client), apiKey });
       },
-    },
-    {
+    }),
+    route({
       method: 'delete',
       path: '/v1/clients/:clientId',
       summary: 'Revoke a client; its key stops working at once',
@@ -62,9 +78,32 @@ export function clientsRoutes(clientsService: ClientsService) {
       params: clientIdParams,
       responses: { 204: { description: 'Revoked' } },
       async handler(_req, res, { input }) {
-        await clientsService.revoke(input.params.clientId!);
+        await clientsService.revoke(input.params.clientId);
         res.status(204).end();
       },
-    },
-  ]);
+    }),
+    // The body is the uploaded bytes: the router refuses any other media type with 415.
+    route<{ clientId: string }, None, Buffer>({
+      method: 'put',
+      path: '/v1/clients/:clientId/certificate',
+      summary: 'Register a partner certificate (PEM, RSA) for payloads enveloped to that partner',
+      tag: 'Clients',
+      roles: ['admin'],
+      params: clientIdParams,
+      rawBody: { types: PEM_TYPES, limit: '16kb' },
+      responses: {
+        200: {
+          description: 'Registered; replaces any earlier certificate of this client',
+          schema: certificateView,
+        },
+        404: { description: 'Unknown or revoked client' },
+        415: { description: 'Body is not PEM text' },
+      },
+      async handler(_req, res, { input }) {
+        const { clientId } = input.params;
+        const certificate = await clientsService.registerCertificate(clientId, input.body);
+        res.status(200).json({ clientId, certificate });
+      },
+    }),
+  ];
 }

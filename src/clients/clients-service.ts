@@ -2,19 +2,23 @@ import { randomUUID } from 'node:crypto';
 import { NotFound, ValidationFailed } from '../errors';
 import type { Actor } from '../http/route';
 import { generateApiKey, hashApiKey, sameKey } from './api-key';
-import type { Client, ClientsStore, NewClient } from './clients-types';
+import type { Client, ClientsStore, NewClient, PartnerCertificates } from './clients-types';
+import { checkPartnerCertificate, type PartnerCertificateSummary } from './partner-certificate';
 
 export const BOOTSTRAP_ADMIN_ID = 'bootstrap-admin';
 
 const PARTNER_ROLES = new Set(['customs', 'carrier']);
 
-export interface ClientsService {
+export interface ClientsService extends PartnerCertificates {
   create(input: NewClient): Promise<{ client: Client; apiKey: string }>;
   revoke(id: string): Promise<void>;
   /** The actor behind an API key, or null for a missing, unknown or revoked key. */
   authenticate(apiKey: string | undefined): Promise<Actor | null>;
-  findById(id: string): Promise<Client | null>;
-  setCertificate(id: string, certificatePem: string): Promise<void>;
+  /**
+   * Checks the uploaded PEM and stores it for an active client, replacing any
+   * earlier one: VALIDATION_FAILED on path `body`, or NOT_FOUND.
+   */
+  registerCertificate(id: string, upload: Buffer): Promise<PartnerCertificateSummary>;
 }
 
 export function createClientsService(
@@ -33,7 +37,7 @@ export function createClientsService(
         id: randomUUID(),
         name: input.name,
         role: input.role,
-        partnerCode: PARTNER_ROLES.has(input.role) ? input.partnerCode : null,
+        partnerCode: PARTNER_ROLES.has(input.role) ? (input.partnerCode ?? null) : null,
         createdAt: new Date(),
         revokedAt: null,
         certificatePem: null,
@@ -58,10 +62,16 @@ export function createClientsService(
         : null;
     },
 
-    findById: (id) => clientsStore.findById(id),
+    async registerCertificate(id, upload) {
+      const check = checkPartnerCertificate(upload.toString('utf8'));
+      if (!check.ok) throw new ValidationFailed([{ path: 'body', message: check.reason }]);
+      if (!(await clientsStore.setCertificate(id, check.pem))) throw new NotFound('client');
+      return check.summary;
+    },
 
-    async setCertificate(id, certificatePem) {
-      if (!(await clientsStore.setCertificate(id, certificatePem))) throw new NotFound('client');
+    async certificateOf(id) {
+      const client = await clientsStore.findById(id);
+      return client?.certificatePem ?? null;
     },
   };
 }

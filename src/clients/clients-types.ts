@@ -14,7 +14,14 @@ export interface Client {
 export interface NewClient {
   name: string;
   role: Role;
-  partnerCode: string | null;
+  /** Required for customs and carrier clients, absent for the others. */
+  partnerCode?: string | null;
+}
+
+/** The port disclosure uses to envelope a payload to the partner that asked for it. */
+export interface PartnerCertificates {
+  /** The certificate (PEM) the client registered, or null when it has none or is unknown. */
+  certificateOf(clientId: string): Promise<string | null>;
 }
 
 export interface ClientsStore {

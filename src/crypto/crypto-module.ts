@@ -8,6 +8,7 @@ import {
   generateMasterKeyFiles,
   loadMasterKey,
   masterKeyExists,
+  masterKeyIsPrivate,
   MasterKeyError,
   type MasterKey,
 } from './master-key';
@@ -36,11 +37,22 @@ export interface CryptoModule {
  * a fresh clone starts with no setup; production refuses to start without
  * one, since a new key would silently make every stored record unreadable.
  */
-export function ensureMasterKey(config: CryptoConfig, logger: Logger): MasterKey {
+export function ensureMasterKey(
+  config: CryptoConfig,
+  logger: Logger,
+  { databaseHoldsKeys = false }: { databaseHoldsKeys?: boolean } = {},
+): MasterKey {
   if (!masterKeyExists(config.keysDir)) {
     if (config.env === 'production') {
       throw new MasterKeyError(
         'no master key in KEYS_DIR: production will not start without one (see "npm run keys:generate")',
+      );
+    }
+    // A new key would not open the keys already stored, and its files would
+    // sit in KEYS_DIR beside a database it cannot read: write nothing.
+    if (databaseHoldsKeys) {
+      throw new MasterKeyError(
+        'no master key in KEYS_DIR, but the database holds keys wrapped by one: restore KEYS_DIR (no key was generated)',
       );
     }
     const { fingerprint } = generateMasterKeyFiles(config.keysDir);
@@ -49,7 +61,22 @@ export function ensureMasterKey(config: CryptoConfig, logger: Logger): MasterKey
       'no master key found: generated a development master key pair (never use it in production)',
     );
   }
+  refuseReadableByOthers(config, logger);
   return loadMasterKey(config.keysDir);
+}
+
+/** The private key file must be readable by its owner alone (mode 0600 or stricter). */
+function refuseReadableByOthers(config: CryptoConfig, logger: Logger): void {
+  if (masterKeyIsPrivate(config.keysDir)) return;
+  if (config.env === 'production') {
+    throw new MasterKeyError(
+      'the master key file is readable by group or others: chmod 600 it before starting',
+    );
+  }
+  logger.warn(
+    { keysDir: config.keysDir },
+    'the master key file is readable by group or others: chmod 600 it (production refuses to start)',
+  );
 }
 
 export function createCryptoModule(
@@ -77,7 +104,9 @@ export function createCryptoModule(
       await subjectKeys.ensureIndexes();
     },
     async start() {
-      master = ensureMasterKey(config, logger);
+      const databaseHoldsKeys =
+        !masterKeyExists(config.keysDir) && (await keyringStore.list()).length > 0;
+      master = ensureMasterKey(config, logger, { databaseHoldsKeys });
       await keyring.open();
       logger.info({ masterKey: master.fingerprint.slice(0, 16), bits: master.bits }, 'keys loaded');
     },

@@ -1,7 +1,7 @@
 /**
- * The field-encryption surface every store with personal data uses.
- * (Interface pinned early so identities, quota and disclosure can be built in
- * parallel; src/crypto implements it.)
+ * The field-encryption surface every store with personal data uses: the
+ * capabilities depend on this interface, src/crypto/field-cipher.ts
+ * implements it.
  */
 
 /** Where a ciphertext lives: bound into the AES-GCM additional data. */

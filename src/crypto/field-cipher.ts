@@ -65,6 +65,10 @@ export interface ManagedFieldCipher extends FieldCipher {
 /**
  * Field-level encryption with one AES-256 data key per data subject, wrapped
  * by the current KEK and stored apart from the data (SubjectKeyStore).
+ *
+ * Longer than 60 lines for a reason: the cache of unwrapped data keys lives in
+ * this closure, so nothing outside it can reach a key; each function inside
+ * is short.
  */
 export function createFieldCipher(
   { keyring, subjectKeys }: { keyring: Keyring; subjectKeys: SubjectKeyStore },

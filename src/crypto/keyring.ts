@@ -45,6 +45,11 @@ export class KeyringError extends Error {}
 
 const slot = (purpose: KeyPurpose, version: number) => `${purpose}#${version}`;
 
+/**
+ * Longer than 60 lines for a reason: the unwrapped KEKs and blind-index keys
+ * live in this closure, so nothing outside it can reach them; each method is
+ * short.
+ */
 export function createKeyring(store: KeyringStore, masterKey: () => MasterKey): Keyring {
   let master: MasterKey | null = null;
   let entries: KeyringEntry[] = [];

@@ -51,6 +51,11 @@ export function masterKeyExists(dir: string): boolean {
   return fs.existsSync(filePaths(dir).privateKey);
 }
 
+/** True when the private key file grants nothing to group or others (0600 or stricter). */
+export function masterKeyIsPrivate(dir: string): boolean {
+  return (fs.statSync(filePaths(dir).privateKey).mode & 0o077) === 0;
+}
+
 /** A self-signed certificate for the public half, so it can be handed out and checked. */
 function selfSignedCertificate(keys: forge.pki.rsa.KeyPair, years: number): forge.pki.Certificate {
   const certificate = forge.pki.createCertificate();

@@ -83,6 +83,7 @@ function toEntry(document: SubjectKeyEntry): SubjectKeyEntry {
 
 const LIVE = { wrappedKey: { $ne: null } };
 
+/** One short method per store operation; the list is what makes it long. */
 export function createSubjectKeyStore(connection: Connection): SubjectKeyStore {
   const model = modelOf(connection);
   return {

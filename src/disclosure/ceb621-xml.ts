@@ -89,14 +89,12 @@ function personal(input: Ceb621Input, group: string, key: string): string {
   return input.disclosure.personal[group]?.[key] ?? '';
 }
 
-/**
- * The CEB621 import inventory message for one declaration, as UTF-8 XML:
- * root `ceb:CEB621Message` in the customs namespace, `Inventory` with one
- * `InventoryHead` and one `InventoryList` per goods line, and `BaseTransfer`.
- * Amounts are yuan with two decimals, times Beijing time.
- */
-export function buildCeb621Xml(input: Ceb621Input, defaults: Ceb621Defaults, now: Date): string {
-  const head: Array<[string, string | number]> = [
+/** One element of the message: its local name and its text. */
+type Field = [name: string, value: string | number];
+
+/** InventoryHead, in the element order of the CEB621 schema. */
+function inventoryHead(input: Ceb621Input, defaults: Ceb621Defaults, now: Date): Field[] {
+  return [
     // The message guid is the declaration id: fetching the same declaration twice gives the same guid.
     ['guid', input.declarationId.toUpperCase()],
     ['appType', '1'],
@@ -147,7 +145,54 @@ export function buildCeb621Xml(input: Ceb621Input, defaults: Ceb621Defaults, now
     ['netWeight', defaults.head.netWeight ?? ''],
     ['note', ''],
   ];
+}
 
+/** One InventoryList per goods line, in the element order of the CEB621 schema. */
+function inventoryList(line: GoodsLine, defaults: Ceb621Defaults): Field[] {
+  return [
+    ['gnum', line.gnum],
+    ['itemRecordNo', defaults.list.itemRecordNo ?? ''],
+    ['itemNo', line.sku],
+    ['itemName', line.name],
+    ['gcode', defaults.list.gcode ?? ''],
+    ['gname', line.name],
+    ['gmodel', defaults.list.gmodel ?? ''],
+    ['barCode', defaults.list.barCode ?? ''],
+    ['country', defaults.list.country ?? ''],
+    ['currency', '142'],
+    ['qty', line.qty],
+    ['unit', defaults.list.unit ?? ''],
+    ['qty1', ''],
+    ['unit1', defaults.list.unit1 ?? ''],
+    ['qty2', ''],
+    ['unit2', defaults.list.unit2 ?? ''],
+    ['price', fenToYuan(line.unitPriceFen)],
+    ['totalPrice', fenToYuan(line.totalPriceFen)],
+    ['note', ''],
+  ];
+}
+
+function baseTransfer(defaults: Ceb621Defaults): Field[] {
+  return [
+    ...CEB_BASE_TRANSFER_FIELDS.map((name): Field => [
+      name,
+      defaults.baseTransfer[name] ?? (name === 'dxpMode' ? 'DXP' : ''),
+    ]),
+    ['note', ''],
+  ];
+}
+
+function appendFields(parent: ReturnType<typeof create>, fields: Field[]): void {
+  for (const [name, value] of fields) parent.ele(CEB_NAMESPACE, `ceb:${name}`).txt(xmlText(value));
+}
+
+/**
+ * The CEB621 import inventory message for one declaration, as UTF-8 XML:
+ * root `ceb:CEB621Message` in the customs namespace, `Inventory` with one
+ * `InventoryHead` and one `InventoryList` per goods line, and `BaseTransfer`.
+ * Amounts are yuan with two decimals, times Beijing time.
+ */
+export function buildCeb621Xml(input: Ceb621Input, defaults: Ceb621Defaults, now: Date): string {
   const root = create({ version: '1.0', encoding: 'UTF-8' }).ele(
     CEB_NAMESPACE,
     'ceb:CEB621Message',
@@ -157,45 +202,13 @@ export function buildCeb621Xml(input: Ceb621Input, defaults: Ceb621Defaults, now
     },
   );
   const inventory = root.ele(CEB_NAMESPACE, 'ceb:Inventory');
-  const headElement = inventory.ele(CEB_NAMESPACE, 'ceb:InventoryHead');
-  for (const [name, value] of head)
-    headElement.ele(CEB_NAMESPACE, `ceb:${name}`).txt(xmlText(value));
-
+  appendFields(
+    inventory.ele(CEB_NAMESPACE, 'ceb:InventoryHead'),
+    inventoryHead(input, defaults, now),
+  );
   for (const line of input.goods) {
-    const list: Array<[string, string | number]> = [
-      ['gnum', line.gnum],
-      ['itemRecordNo', defaults.list.itemRecordNo ?? ''],
-      ['itemNo', line.sku],
-      ['itemName', line.name],
-      ['gcode', defaults.list.gcode ?? ''],
-      ['gname', line.name],
-      ['gmodel', defaults.list.gmodel ?? ''],
-      ['barCode', defaults.list.barCode ?? ''],
-      ['country', defaults.list.country ?? ''],
-      ['currency', '142'],
-      ['qty', line.qty],
-      ['unit', defaults.list.unit ?? ''],
-      ['qty1', ''],
-      ['unit1', defaults.list.unit1 ?? ''],
-      ['qty2', ''],
-      ['unit2', defaults.list.unit2 ?? ''],
-      ['price', fenToYuan(line.unitPriceFen)],
-      ['totalPrice', fenToYuan(line.totalPriceFen)],
-      ['note', ''],
-    ];
-    const listElement = inventory.ele(CEB_NAMESPACE, 'ceb:InventoryList');
-    for (const [name, value] of list)
-      listElement.ele(CEB_NAMESPACE, `ceb:${name}`).txt(xmlText(value));
+    appendFields(inventory.ele(CEB_NAMESPACE, 'ceb:InventoryList'), inventoryList(line, defaults));
   }
-
-  const transfer = root.ele(CEB_NAMESPACE, 'ceb:BaseTransfer');
-  for (const name of CEB_BASE_TRANSFER_FIELDS) {
-    const fallback = name === 'dxpMode' ? 'DXP' : '';
-    transfer
-      .ele(CEB_NAMESPACE, `ceb:${name}`)
-      .txt(xmlText(defaults.baseTransfer[name] ?? fallback));
-  }
-  transfer.ele(CEB_NAMESPACE, 'ceb:note').txt('');
-
+  appendFields(root.ele(CEB_NAMESPACE, 'ceb:BaseTransfer'), baseTransfer(defaults));
   return root.end({ prettyPrint: true, wellFormed: true });
 }

@@ -2,12 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { AppError, Conflict, NotFound } from '../errors';
 import type { RequestContext } from '../http/route';
 import type { LifecycleOrder, OrderLifecycle } from '../quota/order-lifecycle-types';
-import { buildCeb621Xml, type Ceb621Defaults, type GoodsLine } from './ceb621-xml';
+import {
+  buildCeb621Xml,
+  type Ceb621Defaults,
+  type Ceb621Input,
+  type GoodsLine,
+} from './ceb621-xml';
+import type { Disclosure } from './disclosure-policy';
 import type { DisclosureOutcome, DisclosureRecorder } from './disclosure-recorder';
 import type { DeclarationRecord, DeclarationStatus } from './disclosure-types';
 import type { DeclarationsStore, ShipmentsStore } from './partner-record-store';
 
-/** The JSON item a broker receives (contract: "Declarations"), plus a few non-personal extras. */
+/** The JSON item a broker receives (`declarationItem` in the routes' OpenAPI schemas). */
 export interface DeclarationView {
   declarationId: string;
   orderNo: string;
@@ -114,11 +120,122 @@ const invalidTransition = () =>
     'The declaration is not in a state that allows this status.',
   );
 
+const disclosureWithheld = () =>
+  new AppError(
+    'DISCLOSURE_WITHHELD',
+    409,
+    'The personal data of this declaration is withheld; no inventory message can be issued.',
+  );
+
 /** A cancelled order's declaration has no purpose left: no personal data goes out for it. */
 const isWithdrawn = (record: DeclarationRecord) => record.status === 'CANCELLED';
 
+function ceb621Input(record: DeclarationRecord, disclosure: Disclosure): Ceb621Input {
+  return {
+    declarationId: record.id,
+    orderNo: record.orderNo,
+    agentCode: record.partnerCode,
+    logisticsCode: record.carrierCode,
+    goods: record.goods,
+    freightFen: record.freightFen,
+    insuranceFen: record.insuranceFen,
+    disclosure,
+  };
+}
+
+/** The READY declaration of a confirmed order, addressed to its customs broker. */
+function declarationFor(order: LifecycleOrder, at: Date): Omit<DeclarationRecord, 'seq'> {
+  return {
+    id: randomUUID(),
+    orderNo: order.orderNo,
+    partnerCode: order.customsCode,
+    identityId: order.identityId,
+    status: 'READY',
+    carrierCode: order.carrierCode,
+    goods: order.items.map((item, index) => ({
+      gnum: index + 1,
+      sku: item.sku,
+      name: item.name,
+      qty: item.qty,
+      unitPriceFen: item.unitPriceFen,
+      totalPriceFen: item.qty * item.unitPriceFen,
+    })),
+    goodsValueFen: order.goodsValueFen,
+    freightFen: order.freightFen,
+    insuranceFen: order.insuranceFen,
+    taxTotalFen: order.tax.totalTaxFen,
+    createdAt: at,
+    updatedAt: at,
+    ackedAt: null,
+    note: null,
+    releasedAt: null,
+  };
+}
+
+type AckDeps = Pick<DeclarationsServiceDeps, 'declarations' | 'shipments' | 'orders'> & {
+  now: () => Date;
+};
+
+/** The order is told first: its own state machine decides between concurrent acks. */
+async function tellOrder(
+  deps: AckDeps,
+  record: DeclarationRecord,
+  ack: DeclarationAck,
+): Promise<LifecycleOrder> {
+  return ack.status === 'ACCEPTED'
+    ? deps.orders.markCustomsAccepted(record.orderNo, ack.releasedAt ?? deps.now())
+    : deps.orders.markCustomsRejected(record.orderNo);
+}
+
+/** Goods customs refused will not travel: a shipment not yet picked up is withdrawn. */
+async function withdrawShipment(deps: AckDeps, orderNo: string): Promise<void> {
+  const shipment = await deps.shipments.findForOrder(orderNo);
+  if (shipment) await deps.shipments.transition({ id: shipment.id }, ['READY'], 'CANCELLED', {});
+}
+
+/** Customs' answer to one of this broker's declarations; a repeated answer is a replay. */
+async function acknowledge(
+  deps: AckDeps,
+  partnerCode: string,
+  declarationId: string,
+  ack: DeclarationAck,
+): Promise<DeclarationAckView> {
+  const record = await deps.declarations.findOwn(partnerCode, declarationId);
+  if (!record) throw new NotFound('declaration');
+  if (record.status === ack.status) {
+    // A retried ack. The order was told before this record changed, so it knows;
+    // the shipment withdrawal comes after, so it is repeated (idempotent).
+    if (ack.status === 'REJECTED') await withdrawShipment(deps, record.orderNo);
+    return ackView(record);
+  }
+  if (record.status !== 'READY') throw invalidTransition();
+
+  const order = await tellOrder(deps, record, ack);
+  const updated = await deps.declarations.transition(
+    { id: record.id, partnerCode },
+    ['READY'],
+    ack.status,
+    {
+      ackedAt: deps.now(),
+      note: ack.note ?? null,
+      releasedAt:
+        ack.status === 'ACCEPTED' ? (order.releasedAt ?? ack.releasedAt ?? deps.now()) : null,
+    },
+  );
+  if (!updated) {
+    // Another ack won meanwhile: same answer is a replay, another is a conflict.
+    const current = await deps.declarations.findOwn(partnerCode, declarationId);
+    if (current?.status !== ack.status) throw invalidTransition();
+    return ackView(current);
+  }
+  if (ack.status === 'REJECTED') await withdrawShipment(deps, record.orderNo);
+  return ackView(updated);
+}
+
 export function createDeclarationsService(deps: DeclarationsServiceDeps): DeclarationsService {
   const now = deps.now ?? (() => new Date());
+  const disclose = (context: RequestContext, records: readonly DeclarationRecord[]) =>
+    deps.recorder.disclose(context, 'customs', records, isWithdrawn);
 
   async function findOwnOrDeny(
     context: RequestContext,
@@ -132,26 +249,10 @@ export function createDeclarationsService(deps: DeclarationsServiceDeps): Declar
     return record;
   }
 
-  /** The order is told first: its own state machine decides between concurrent acks. */
-  async function tellOrder(
-    record: DeclarationRecord,
-    ack: DeclarationAck,
-  ): Promise<LifecycleOrder> {
-    return ack.status === 'ACCEPTED'
-      ? deps.orders.markCustomsAccepted(record.orderNo, ack.releasedAt ?? now())
-      : deps.orders.markCustomsRejected(record.orderNo);
-  }
-
-  /** Goods customs refused will not travel: a shipment not yet picked up is withdrawn. */
-  async function withdrawShipment(orderNo: string): Promise<void> {
-    const shipment = await deps.shipments.findForOrder(orderNo);
-    if (shipment) await deps.shipments.transition({ id: shipment.id }, ['READY'], 'CANCELLED', {});
-  }
-
   return {
     async list(context, query) {
       const page = await deps.declarations.page({ partnerCode: partnerOf(context), ...query });
-      const outcomes = await deps.recorder.disclose(context, 'customs', page.items, isWithdrawn);
+      const outcomes = await disclose(context, page.items);
       return {
         items: page.items.map((record, index) => view(record, outcomes[index]!)),
         nextAfter: page.nextAfter,
@@ -160,99 +261,24 @@ export function createDeclarationsService(deps: DeclarationsServiceDeps): Declar
 
     async get(context, declarationId) {
       const record = await findOwnOrDeny(context, declarationId);
-      const [outcome] = await deps.recorder.disclose(context, 'customs', [record], isWithdrawn);
+      const [outcome] = await disclose(context, [record]);
       return view(record, outcome!);
     },
 
     async inventoryMessage(context, declarationId) {
       const record = await findOwnOrDeny(context, declarationId);
-      const [outcome] = await deps.recorder.disclose(context, 'customs', [record], isWithdrawn);
-      if (outcome!.kind !== 'DISCLOSED') {
-        throw new AppError(
-          'DISCLOSURE_WITHHELD',
-          409,
-          'The personal data of this declaration is withheld; no inventory message can be issued.',
-        );
-      }
-      return buildCeb621Xml(
-        {
-          declarationId: record.id,
-          orderNo: record.orderNo,
-          agentCode: record.partnerCode,
-          logisticsCode: record.carrierCode,
-          goods: record.goods,
-          freightFen: record.freightFen,
-          insuranceFen: record.insuranceFen,
-          disclosure: outcome!.disclosure,
-        },
-        deps.ceb621,
-        now(),
-      );
+      const [outcome] = await disclose(context, [record]);
+      if (outcome?.kind !== 'DISCLOSED') throw disclosureWithheld();
+      return buildCeb621Xml(ceb621Input(record, outcome.disclosure), deps.ceb621, now());
     },
 
-    async ack(context, declarationId, ack) {
-      const partnerCode = partnerOf(context);
-      const record = await deps.declarations.findOwn(partnerCode, declarationId);
-      if (!record) throw new NotFound('declaration');
-      if (record.status === ack.status) {
-        // A retried ack. The order was told before this record changed, so it knows;
-        // the shipment withdrawal comes after, so it is repeated (idempotent).
-        if (ack.status === 'REJECTED') await withdrawShipment(record.orderNo);
-        return ackView(record);
-      }
-      if (record.status !== 'READY') throw invalidTransition();
-
-      const order = await tellOrder(record, ack);
-      const updated = await deps.declarations.transition(
-        { id: record.id, partnerCode },
-        ['READY'],
-        ack.status,
-        {
-          ackedAt: now(),
-          note: ack.note ?? null,
-          releasedAt:
-            ack.status === 'ACCEPTED' ? (order.releasedAt ?? ack.releasedAt ?? now()) : null,
-        },
-      );
-      if (!updated) {
-        // Another ack won meanwhile: same answer is a replay, another is a conflict.
-        const current = await deps.declarations.findOwn(partnerCode, declarationId);
-        if (current?.status !== ack.status) throw invalidTransition();
-        return ackView(current);
-      }
-      if (ack.status === 'REJECTED') await withdrawShipment(record.orderNo);
-      return ackView(updated);
-    },
+    ack: (context, declarationId, ack) =>
+      acknowledge({ ...deps, now }, partnerOf(context), declarationId, ack),
 
     async createForOrder(order) {
       // A replayed confirmation of an order cancelled since makes nothing.
       if (order.status === 'CANCELLED' || order.status === 'EXPIRED') return null;
-      const at = now();
-      return deps.declarations.insertForOrder({
-        id: randomUUID(),
-        orderNo: order.orderNo,
-        partnerCode: order.customsCode,
-        identityId: order.identityId,
-        status: 'READY',
-        carrierCode: order.carrierCode,
-        goods: order.items.map((item, index) => ({
-          gnum: index + 1,
-          sku: item.sku,
-          name: item.name,
-          qty: item.qty,
-          unitPriceFen: item.unitPriceFen,
-          totalPriceFen: item.qty * item.unitPriceFen,
-        })),
-        goodsValueFen: order.goodsValueFen,
-        freightFen: order.freightFen,
-        insuranceFen: order.insuranceFen,
-        taxTotalFen: order.tax.totalTaxFen,
-        createdAt: at,
-        updatedAt: at,
-        ackedAt: null,
-        note: null,
-        releasedAt: null,
-      });
+      return deps.declarations.insertForOrder(declarationFor(order, now()));
     },
 
     async withdrawForOrder(orderNo) {

@@ -20,7 +20,7 @@ function only(fields: readonly string[]) {
   return Joi.object(Object.fromEntries(fields.map((field) => [field, cebValue]))).unknown(false);
 }
 
-const defaultsSchema = Joi.object({
+const defaultsSchema = Joi.object<Ceb621Defaults>({
   head: only(CEB621_HEAD_CONFIGURABLE).default({}),
   list: only(CEB621_LIST_CONFIGURABLE).default({}),
   baseTransfer: only(CEB_BASE_TRANSFER_FIELDS).default({}),
@@ -53,5 +53,5 @@ export function parseDisclosureConfig(environment: NodeJS.ProcessEnv): Disclosur
       problem: `has an invalid or unknown field at ${error.details[0]?.path.join('.') || 'top level'}`,
     };
   }
-  return { ok: true, value: { ceb621: value as Ceb621Defaults } };
+  return { ok: true, value: { ceb621: value } };
 }

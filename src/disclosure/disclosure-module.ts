@@ -1,6 +1,6 @@
 import type { Connection } from 'mongoose';
 import type { AccessLog } from '../audit/audit-types';
-import type { ClientsService } from '../clients/clients-service';
+import type { PartnerCertificates } from '../clients/clients-types';
 import type { Config } from '../config';
 import type { RouteDefinition } from '../http/route';
 import type { IdentityDirectory } from '../identities/identity-directory';
@@ -9,10 +9,10 @@ import { createDeclarationsService } from './declarations-service';
 import type { DisclosureConfig } from './disclosure-config';
 import { createDisclosureRecorder } from './disclosure-recorder';
 import { disclosureRoutes } from './disclosure-routes';
-import type { DisclosureEntry } from './disclosure-types';
+import type { ReceiptsStore } from './disclosure-types';
 import { createDeclarationsStore, createShipmentsStore } from './partner-record-store';
 import { createPayloadSigner } from './payload-crypto';
-import { createReceiptsStore } from './receipts-store';
+import { createPayloadService } from './payload-service';
 import { loadSigningMaterial } from './signing-key';
 import { createShipmentsService } from './shipments-service';
 
@@ -21,17 +21,17 @@ export interface DisclosureModule {
   ensureIndexes(): Promise<void>;
   /** Unsubscribes from the order lifecycle. */
   stop(): Promise<void>;
-  /** For the identities export (`disclosures`): every receipt of one identity, oldest first. */
-  receipts: { listForIdentity(identityId: string): Promise<DisclosureEntry[]> };
 }
 
 export interface DisclosureModuleDeps {
   connection: Connection;
-  config: Pick<Config, 'env' | 'keysDir'> & { disclosure: DisclosureConfig };
-  clients: Pick<ClientsService, 'findById' | 'setCertificate'>;
+  /** The certificate a partner registered, for payloads enveloped to it. */
+  clients: PartnerCertificates;
   orders: OrderLifecycle;
   identities: Pick<IdentityDirectory, 'revealBuyer'>;
   accessLog: AccessLog;
+  /** Built by the app: the identities export reads the receipts this module writes. */
+  receipts: ReceiptsStore;
 }
 
 /**
@@ -40,13 +40,16 @@ export interface DisclosureModuleDeps {
  * (generated outside production, required in production: a missing one
  * throws SigningKeyError and the service does not start).
  */
-export function createDisclosureModule(deps: DisclosureModuleDeps): DisclosureModule {
+export function createDisclosureModule(
+  deps: DisclosureModuleDeps,
+  config: Pick<Config, 'env' | 'keysDir'> & { disclosure: DisclosureConfig },
+): DisclosureModule {
   const signer = createPayloadSigner(
-    loadSigningMaterial({ keysDir: deps.config.keysDir, env: deps.config.env }),
+    loadSigningMaterial({ keysDir: config.keysDir, env: config.env }),
   );
   const declarationsStore = createDeclarationsStore(deps.connection);
   const shipmentsStore = createShipmentsStore(deps.connection);
-  const receiptsStore = createReceiptsStore(deps.connection);
+  const receiptsStore = deps.receipts;
   const recorder = createDisclosureRecorder({
     accessLog: deps.accessLog,
     receipts: receiptsStore,
@@ -58,9 +61,15 @@ export function createDisclosureModule(deps: DisclosureModuleDeps): DisclosureMo
     shipments: shipmentsStore,
     recorder,
     orders: deps.orders,
-    ceb621: deps.config.disclosure.ceb621,
+    ceb621: config.disclosure.ceb621,
   });
   const shipments = createShipmentsService({ shipments: shipmentsStore, recorder });
+  const payloads = createPayloadService({
+    declarations,
+    shipments,
+    signer,
+    certificates: deps.clients,
+  });
 
   // Listeners must be idempotent: the lifecycle replays them after a failure.
   const unsubscribe = [
@@ -75,7 +84,7 @@ export function createDisclosureModule(deps: DisclosureModuleDeps): DisclosureMo
   ];
 
   return {
-    routes: disclosureRoutes({ declarations, shipments, signer, clients: deps.clients }),
+    routes: disclosureRoutes(payloads),
     async ensureIndexes() {
       await declarationsStore.ensureIndexes();
       await shipmentsStore.ensureIndexes();
@@ -84,6 +93,5 @@ export function createDisclosureModule(deps: DisclosureModuleDeps): DisclosureMo
     async stop() {
       for (const off of unsubscribe) off();
     },
-    receipts: { listForIdentity: (identityId) => receiptsStore.listForIdentity(identityId) },
   };
 }

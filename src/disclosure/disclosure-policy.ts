@@ -37,7 +37,7 @@ type FieldRule =
   | { field: string; constant: string };
 
 export interface RolePolicy {
-  /** The customs message the fields serve (domain.md section 5). */
+  /** The customs message the fields serve: CEB621 (import inventory) or CEB511 (waybill). */
   message: string;
   action: Extract<AuditAction, 'declaration.disclose' | 'shipment.disclose'>;
   purpose: Extract<AuditPurpose, 'customs-clearance' | 'delivery'>;

@@ -7,6 +7,7 @@ import type { OrderLifecycle } from '../quota/order-lifecycle-types';
 import {
   applyDisclosurePolicy,
   DISCLOSURE_POLICY,
+  disclosedFields,
   type Disclosure,
   type PartnerRole,
   sourceGroupsOf,
@@ -68,79 +69,114 @@ export interface DisclosureRecorder {
   recordNotFound(context: RequestContext, role: PartnerRole, requestedId: string): Promise<void>;
 }
 
+type RevealDeps = Pick<DisclosureRecorderDeps, 'orders' | 'identities'>;
+
+/** The decrypted personal values the role's policy reads, or null when they can no longer be read. */
+async function reveal(
+  deps: RevealDeps,
+  role: PartnerRole,
+  record: PartnerRecord<string>,
+): Promise<PersonalSource | null> {
+  // A carrier's disclosure never decrypts the buyer: only what the policy reads is revealed.
+  const groups = sourceGroupsOf(role);
+  try {
+    const [buyer, consignee] = await Promise.all([
+      groups.has('buyer') ? deps.identities.revealBuyer(record.identityId) : undefined,
+      groups.has('consignee') ? deps.orders.revealConsignee(record.orderNo) : undefined,
+    ]);
+    return { ...(buyer ? { buyer } : {}), ...(consignee ? { consignee } : {}) };
+  } catch (error) {
+    if (error instanceof DecryptionFailed || error instanceof NotFound) return null;
+    throw error;
+  }
+}
+
+async function outcomeOf(
+  deps: RevealDeps,
+  role: PartnerRole,
+  record: PartnerRecord<string>,
+  withdrawn: boolean,
+): Promise<DisclosureOutcome> {
+  if (withdrawn) return { kind: 'WITHHELD', reason: 'WITHDRAWN' };
+  const source = await reveal(deps, role, record);
+  return source
+    ? { kind: 'DISCLOSED', disclosure: applyDisclosurePolicy(role, source) }
+    : { kind: 'WITHHELD', reason: 'RESTRICTED' };
+}
+
+/**
+ * One access-log event per record the partner asked for: SUCCESS when
+ * disclosed, FAILED when restricted. A withdrawn record reveals nothing, so
+ * there is no access to log.
+ */
+async function logAccesses(
+  accessLog: AccessLog,
+  context: RequestContext,
+  role: PartnerRole,
+  records: readonly PartnerRecord<string>[],
+  outcomes: readonly DisclosureOutcome[],
+): Promise<void> {
+  const policy = DISCLOSURE_POLICY[role];
+  const fields = disclosedFields(role);
+  await Promise.all(
+    records.flatMap((record, index) => {
+      const outcome = outcomes[index]!;
+      if (outcome.kind === 'WITHHELD' && outcome.reason === 'WITHDRAWN') return [];
+      return [
+        accessLog.record({
+          context,
+          action: policy.action,
+          purpose: policy.purpose,
+          outcome: outcome.kind === 'DISCLOSED' ? 'SUCCESS' : 'FAILED',
+          identityId: record.identityId,
+          resourceId: record.id,
+          fields,
+        }),
+      ];
+    }),
+  );
+}
+
+/** A receipt for each record whose personal data was disclosed. */
+function receiptsOf(
+  context: RequestContext,
+  role: PartnerRole,
+  records: readonly PartnerRecord<string>[],
+  outcomes: readonly DisclosureOutcome[],
+  at: Date,
+): DisclosureReceipt[] {
+  const fields = disclosedFields(role);
+  return records.flatMap((record, index) =>
+    outcomes[index]!.kind === 'DISCLOSED'
+      ? [
+          {
+            id: randomUUID(),
+            at,
+            identityId: record.identityId,
+            partnerCode: record.partnerCode,
+            clientId: context.actor.clientId,
+            role,
+            fields,
+            purpose: DISCLOSURE_POLICY[role].purpose,
+            resourceType: RESOURCE_TYPE[role],
+            resourceId: record.id,
+            orderNo: record.orderNo,
+            requestId: context.requestId,
+          },
+        ]
+      : [],
+  );
+}
+
 export function createDisclosureRecorder(deps: DisclosureRecorderDeps): DisclosureRecorder {
   const now = deps.now ?? (() => new Date());
-
-  async function reveal(
-    role: PartnerRole,
-    record: PartnerRecord<string>,
-  ): Promise<PersonalSource | null> {
-    // A carrier's disclosure never decrypts the buyer: only what the policy reads is revealed.
-    const groups = sourceGroupsOf(role);
-    try {
-      const [buyer, consignee] = await Promise.all([
-        groups.has('buyer') ? deps.identities.revealBuyer(record.identityId) : undefined,
-        groups.has('consignee') ? deps.orders.revealConsignee(record.orderNo) : undefined,
-      ]);
-      return { ...(buyer ? { buyer } : {}), ...(consignee ? { consignee } : {}) };
-    } catch (error) {
-      if (error instanceof DecryptionFailed || error instanceof NotFound) return null;
-      throw error;
-    }
-  }
-
   return {
     async disclose(context, role, records, isWithdrawn) {
-      const policy = DISCLOSURE_POLICY[role];
-      const outcomes = await inBatches(records, REVEAL_CONCURRENCY, async (record) => {
-        if (isWithdrawn(record)) return { kind: 'WITHHELD', reason: 'WITHDRAWN' } as const;
-        const source = await reveal(role, record);
-        return source
-          ? ({ kind: 'DISCLOSED', disclosure: applyDisclosurePolicy(role, source) } as const)
-          : ({ kind: 'WITHHELD', reason: 'RESTRICTED' } as const);
-      });
-
-      const fields = policy.fields.map((rule) => rule.field);
-      await Promise.all(
-        records.flatMap((record, index) => {
-          const outcome = outcomes[index]!;
-          if (outcome.kind === 'WITHHELD' && outcome.reason === 'WITHDRAWN') return [];
-          return [
-            deps.accessLog.record({
-              context,
-              action: policy.action,
-              purpose: policy.purpose,
-              outcome: outcome.kind === 'DISCLOSED' ? 'SUCCESS' : 'FAILED',
-              identityId: record.identityId,
-              resourceId: record.id,
-              fields,
-            }),
-          ];
-        }),
+      const outcomes = await inBatches(records, REVEAL_CONCURRENCY, (record) =>
+        outcomeOf(deps, role, record, isWithdrawn(record)),
       );
-
-      const at = now();
-      const receipts: DisclosureReceipt[] = records.flatMap((record, index) =>
-        outcomes[index]!.kind === 'DISCLOSED'
-          ? [
-              {
-                id: randomUUID(),
-                at,
-                identityId: record.identityId,
-                partnerCode: record.partnerCode,
-                clientId: context.actor.clientId,
-                role,
-                fields,
-                purpose: policy.purpose,
-                resourceType: RESOURCE_TYPE[role],
-                resourceId: record.id,
-                orderNo: record.orderNo,
-                requestId: context.requestId,
-              },
-            ]
-          : [],
-      );
-      await deps.receipts.insertMany(receipts);
+      await logAccesses(deps.accessLog, context, role, records, outcomes);
+      await deps.receipts.insertMany(receiptsOf(context, role, records, outcomes, now()));
       return outcomes;
     },
 

@@ -1,43 +1,24 @@
 import type { Request, Response } from 'express';
 import Joi from 'joi';
-import type { ClientsService } from '../clients/clients-service';
-import { AppError, ValidationFailed } from '../errors';
-import { defineRoutes, ROLES, type RequestContext, type RouteDefinition } from '../http/route';
-import type { DeclarationsService } from './declarations-service';
+import { ROLES, route, type RouteDefinition } from '../http/route';
+import { decodeCursor } from './cursor';
+import type { DeclarationAck } from './declarations-service';
 import { disclosedFields } from './disclosure-policy';
 import { DECLARATION_STATUSES, SHIPMENT_STATUSES } from './disclosure-types';
-import {
-  checkPartnerCertificate,
-  envelopeFor,
-  SIGNATURE_SCHEME,
-  type PayloadSigner,
-} from './payload-crypto';
-import type { ShipmentsService } from './shipments-service';
-
-export const MEDIA = {
-  json: 'application/json',
-  xml: 'application/xml',
-  pkcs7: 'application/pkcs7-mime',
-  pem: 'application/x-pem-file',
-} as const;
-
-type Representation = 'json' | 'xml' | 'pkcs7';
-
-/** Cursor: an opaque token for "after this record". Versioned so it can change shape later. */
-export function encodeCursor(seq: number): string {
-  return Buffer.from(`v1:${seq}`, 'utf8').toString('base64url');
-}
+import type { PayloadService, PullQuery } from './payload-service';
+import { MEDIA, type AcceptNegotiator, type SignedPayload } from './representation';
+import type { ShipmentAckStatus } from './shipments-service';
 
 const cursor = Joi.string()
   .max(64)
   .custom((value: string, helpers) => {
-    const match = /^v1:(\d{1,15})$/.exec(Buffer.from(value, 'base64url').toString('utf8'));
-    if (!match) return helpers.error('any.invalid', { safeMessage: 'is not a valid cursor' });
-    return Number(match[1]);
+    const seq = decodeCursor(value);
+    if (seq === null) return helpers.error('any.invalid', { safeMessage: 'is not a valid cursor' });
+    return seq;
   });
 
-function listQuery(statuses: readonly string[]) {
-  return Joi.object({
+function pullQuery<S extends string>(statuses: readonly S[]) {
+  return Joi.object<PullQuery<S>>({
     status: Joi.string().valid(...statuses),
     limit: Joi.number().integer().min(1).max(100).default(50),
     after: cursor,
@@ -100,155 +81,103 @@ const shipmentItem = Joi.object({
 const page = (item: Joi.Schema) =>
   Joi.object({ items: Joi.array().items(item), next: Joi.string().allow(null) });
 
+const declarationParams = Joi.object<{ declarationId: string }>({
+  declarationId: Joi.string().uuid().required(),
+});
+const shipmentParams = Joi.object<{ shipmentId: string }>({
+  shipmentId: Joi.string().uuid().required(),
+});
+
+const declarationAckBody = Joi.object<DeclarationAck>({
+  status: Joi.string().valid('ACCEPTED', 'REJECTED').required(),
+  note: Joi.string().max(500),
+  releasedAt: Joi.date().iso().max('now').description('Customs release time; default: now'),
+});
+const declarationAckView = Joi.object({
+  declarationId: Joi.string(),
+  orderNo: Joi.string(),
+  status: Joi.string().valid(...DECLARATION_STATUSES),
+  ackedAt: Joi.string().isoDate().allow(null),
+  releasedAt: Joi.string().isoDate().allow(null),
+});
+
+const shipmentAckBody = Joi.object<{ status: ShipmentAckStatus }>({
+  status: Joi.string().valid('PICKED_UP', 'DELIVERED').required(),
+});
+const shipmentAckView = Joi.object({
+  shipmentId: Joi.string(),
+  orderNo: Joi.string(),
+  status: Joi.string().valid(...SHIPMENT_STATUSES),
+  pickedUpAt: Joi.string().isoDate().allow(null),
+  deliveredAt: Joi.string().isoDate().allow(null),
+});
+
 const SIGNED =
   ' Signed: `X-Signature` holds a detached CMS SignedData (DER, base64) over the exact body bytes; ' +
   'verify with the certificate from GET /v1/signing-certificate.';
 
-export interface DisclosureRoutesDeps {
-  declarations: DeclarationsService;
-  shipments: ShipmentsService;
-  signer: PayloadSigner;
-  clients: Pick<ClientsService, 'findById' | 'setCertificate'>;
+const signedResponse = (description: string, schema: Joi.Schema) => ({
+  description: description + SIGNED,
+  schema,
+});
+const notAcceptable = {
+  description: 'Unsupported Accept, or pkcs7-mime without a registered certificate',
+};
+const nextPage = 'A page; `next` is the cursor for `after`, null at the end.';
+
+function acceptsOf(req: Request): AcceptNegotiator {
+  return (types) => req.accepts(types);
 }
 
-export function disclosureRoutes({
-  declarations,
-  shipments,
-  signer,
-  clients,
-}: DisclosureRoutesDeps) {
-  /** Chooses the representation before anything is disclosed: a 406 discloses nothing. */
-  async function negotiate(
-    req: Request,
-    request: RequestContext,
-    offered: readonly Representation[],
-  ): Promise<{ kind: Representation; recipientPem?: string }> {
-    const kind = req.accepts(offered.map((name) => MEDIA[name])) as string | false;
-    const chosen = offered.find((name) => MEDIA[name] === kind);
-    if (!chosen) {
-      throw new AppError(
-        'NOT_ACCEPTABLE',
-        406,
-        'None of the accepted media types can be produced here.',
-      );
-    }
-    if (chosen !== 'pkcs7') return { kind: chosen };
-    const client = await clients.findById(request.actor.clientId);
-    if (!client?.certificatePem) {
-      throw new AppError(
-        'NOT_ACCEPTABLE',
-        406,
-        'No certificate is registered for this client: enveloped payloads cannot be produced.',
-      );
-    }
-    return { kind: 'pkcs7', recipientPem: client.certificatePem };
-  }
+/** Sends the signed bytes untouched, with the headers a partner verifies them by. */
+function sendSigned(res: Response, payload: SignedPayload): void {
+  res.status(200);
+  res.setHeader('Content-Type', payload.contentType);
+  res.setHeader('Content-Length', String(payload.body.length));
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Vary', 'Accept');
+  res.setHeader('X-Signature', payload.signature);
+  res.setHeader('X-Signature-Scheme', payload.signatureScheme);
+  res.setHeader('X-Signing-Certificate-Sha256', payload.certificateFingerprint);
+  res.end(payload.body);
+}
 
-  /** Serialises once, signs those exact bytes, sends them untouched. */
-  function sendSigned(
-    res: Response,
-    representation: { kind: Representation; recipientPem?: string },
-    payload: unknown,
-  ): void {
-    let body: Buffer;
-    let type: string;
-    if (representation.kind === 'xml') {
-      body = Buffer.from(payload as string, 'utf8');
-      type = `${MEDIA.xml}; charset=utf-8`;
-    } else {
-      const json = Buffer.from(JSON.stringify(payload), 'utf8');
-      if (representation.kind === 'pkcs7') {
-        body = envelopeFor(representation.recipientPem!, json);
-        type = `${MEDIA.pkcs7}; smime-type=enveloped-data`;
-      } else {
-        body = json;
-        type = `${MEDIA.json}; charset=utf-8`;
-      }
-    }
-    res.status(200);
-    res.setHeader('Content-Type', type);
-    res.setHeader('Content-Length', String(body.length));
-    res.setHeader('Cache-Control', 'no-store');
-    res.setHeader('Vary', 'Accept');
-    res.setHeader('X-Signature', signer.sign(body));
-    res.setHeader('X-Signature-Scheme', SIGNATURE_SCHEME);
-    res.setHeader('X-Signing-Certificate-Sha256', signer.certificateFingerprint);
-    res.end(body);
-  }
-
-  /** Both pull queues answer the same way: one signed page and the cursor for the next. */
-  function pullPage<Status extends string>(
-    list: (
-      context: RequestContext,
-      query: { status?: Status; limit: number; afterSeq: number },
-    ) => Promise<{ items: unknown[]; nextAfter: number | null }>,
-  ): RouteDefinition['handler'] {
-    return async (req, res, { input, request }) => {
-      const representation = await negotiate(req, request, ['json', 'pkcs7']);
-      // The route's joi query schema has checked status against this queue's own list.
-      const query = input.query as { status?: Status; limit: number; after?: number };
-      const result = await list(request, {
-        status: query.status,
-        limit: query.limit,
-        afterSeq: query.after ?? 0,
-      });
-      sendSigned(res, representation, {
-        items: result.items,
-        next: result.nextAfter === null ? null : encodeCursor(result.nextAfter),
-      });
-    };
-  }
-
-  const declarationParams = Joi.object({ declarationId: Joi.string().uuid().required() });
-  const shipmentParams = Joi.object({ shipmentId: Joi.string().uuid().required() });
-  const signedResponse = (description: string, schema: Joi.Schema) => ({
-    description: description + SIGNED,
-    schema,
-  });
-
-  return defineRoutes([
-    {
+function declarationRoutes(payloads: PayloadService): RouteDefinition[] {
+  const personalData = { action: 'declaration.disclose', fields: disclosedFields('customs') };
+  return [
+    route({
       method: 'get',
       path: '/v1/declarations',
       summary: 'Pull declarations of this broker (CEB621 fields); each disclosure is recorded',
       tag: 'Declarations',
       roles: ['customs'],
-      query: listQuery(DECLARATION_STATUSES),
-      personalData: { action: 'declaration.disclose', fields: disclosedFields('customs') },
-      responses: {
-        200: signedResponse(
-          'A page; `next` is the cursor for `after`, null at the end.',
-          page(declarationItem),
-        ),
-        406: { description: 'Unsupported Accept, or pkcs7-mime without a registered certificate' },
+      query: pullQuery(DECLARATION_STATUSES),
+      personalData,
+      responses: { 200: signedResponse(nextPage, page(declarationItem)), 406: notAcceptable },
+      async handler(req, res, { input, request }) {
+        sendSigned(res, await payloads.declarationsPage(request, acceptsOf(req), input.query));
       },
-      handler: pullPage(declarations.list),
-    },
-    {
+    }),
+    route({
       method: 'get',
       path: '/v1/declarations/:declarationId',
       summary: 'One declaration: JSON, the CEB621 message (Accept: application/xml), or enveloped',
       tag: 'Declarations',
       roles: ['customs'],
       params: declarationParams,
-      personalData: { action: 'declaration.disclose', fields: disclosedFields('customs') },
+      personalData,
       responses: {
         200: signedResponse('The declaration (JSON), or the CEB621Message (XML).', declarationItem),
         404: { description: 'Unknown, or another broker’s' },
-        406: { description: 'Unsupported Accept, or pkcs7-mime without a registered certificate' },
+        406: notAcceptable,
         409: { description: 'DISCLOSURE_WITHHELD: no CEB621 message for a withheld declaration' },
       },
       async handler(req, res, { input, request }) {
-        const representation = await negotiate(req, request, ['json', 'xml', 'pkcs7']);
-        const id = input.params.declarationId!;
-        const payload =
-          representation.kind === 'xml'
-            ? await declarations.inventoryMessage(request, id)
-            : await declarations.get(request, id);
-        sendSigned(res, representation, payload);
+        const { declarationId } = input.params;
+        sendSigned(res, await payloads.declaration(request, acceptsOf(req), declarationId));
       },
-    },
-    {
+    }),
+    route({
       method: 'post',
       path: '/v1/declarations/:declarationId/ack',
       summary:
@@ -256,156 +185,100 @@ export function disclosureRoutes({
       tag: 'Declarations',
       roles: ['customs'],
       params: declarationParams,
-      body: Joi.object({
-        status: Joi.string().valid('ACCEPTED', 'REJECTED').required(),
-        note: Joi.string().max(500),
-        releasedAt: Joi.date().iso().max('now').description('Customs release time; default: now'),
-      }),
+      body: declarationAckBody,
       responses: {
-        200: signedResponse(
-          'The declaration state after the ack.',
-          Joi.object({
-            declarationId: Joi.string(),
-            orderNo: Joi.string(),
-            status: Joi.string().valid(...DECLARATION_STATUSES),
-            ackedAt: Joi.string().isoDate().allow(null),
-            releasedAt: Joi.string().isoDate().allow(null),
-          }),
-        ),
+        200: signedResponse('The declaration state after the ack.', declarationAckView),
         404: { description: 'Unknown, or another broker’s' },
         409: { description: 'INVALID_STATE_TRANSITION' },
       },
       async handler(_req, res, { input, request }) {
-        const body = input.body as {
-          status: 'ACCEPTED' | 'REJECTED';
-          note?: string;
-          releasedAt?: Date;
-        };
-        const result = await declarations.ack(request, input.params.declarationId!, body);
-        sendSigned(res, { kind: 'json' }, result);
+        const { declarationId } = input.params;
+        sendSigned(res, await payloads.ackDeclaration(request, declarationId, input.body));
       },
-    },
-    {
+    }),
+  ];
+}
+
+function shipmentRoutes(payloads: PayloadService): RouteDefinition[] {
+  const personalData = { action: 'shipment.disclose', fields: disclosedFields('carrier') };
+  return [
+    route({
       method: 'get',
       path: '/v1/shipments',
       summary:
         'Pull shipments of this carrier (CEB511 consignee fields); each disclosure is recorded',
       tag: 'Shipments',
       roles: ['carrier'],
-      query: listQuery(SHIPMENT_STATUSES),
-      personalData: { action: 'shipment.disclose', fields: disclosedFields('carrier') },
-      responses: {
-        200: signedResponse(
-          'A page; `next` is the cursor for `after`, null at the end.',
-          page(shipmentItem),
-        ),
-        406: { description: 'Unsupported Accept, or pkcs7-mime without a registered certificate' },
+      query: pullQuery(SHIPMENT_STATUSES),
+      personalData,
+      responses: { 200: signedResponse(nextPage, page(shipmentItem)), 406: notAcceptable },
+      async handler(req, res, { input, request }) {
+        sendSigned(res, await payloads.shipmentsPage(request, acceptsOf(req), input.query));
       },
-      handler: pullPage(shipments.list),
-    },
-    {
+    }),
+    route({
       method: 'get',
       path: '/v1/shipments/:shipmentId',
       summary: 'One shipment of this carrier',
       tag: 'Shipments',
       roles: ['carrier'],
       params: shipmentParams,
-      personalData: { action: 'shipment.disclose', fields: disclosedFields('carrier') },
+      personalData,
       responses: {
         200: signedResponse('The shipment.', shipmentItem),
         404: { description: 'Unknown, or another carrier’s' },
-        406: { description: 'Unsupported Accept, or pkcs7-mime without a registered certificate' },
+        406: notAcceptable,
       },
       async handler(req, res, { input, request }) {
-        const representation = await negotiate(req, request, ['json', 'pkcs7']);
-        sendSigned(res, representation, await shipments.get(request, input.params.shipmentId!));
+        const { shipmentId } = input.params;
+        sendSigned(res, await payloads.shipment(request, acceptsOf(req), shipmentId));
       },
-    },
-    {
+    }),
+    route({
       method: 'post',
       path: '/v1/shipments/:shipmentId/ack',
       summary: 'Carrier progress: PICKED_UP, then DELIVERED',
       tag: 'Shipments',
       roles: ['carrier'],
       params: shipmentParams,
-      body: Joi.object({ status: Joi.string().valid('PICKED_UP', 'DELIVERED').required() }),
+      body: shipmentAckBody,
       responses: {
-        200: signedResponse(
-          'The shipment state after the ack.',
-          Joi.object({
-            shipmentId: Joi.string(),
-            orderNo: Joi.string(),
-            status: Joi.string().valid(...SHIPMENT_STATUSES),
-            pickedUpAt: Joi.string().isoDate().allow(null),
-            deliveredAt: Joi.string().isoDate().allow(null),
-          }),
-        ),
+        200: signedResponse('The shipment state after the ack.', shipmentAckView),
         404: { description: 'Unknown, or another carrier’s' },
         409: { description: 'INVALID_STATE_TRANSITION' },
       },
       async handler(_req, res, { input, request }) {
-        const { status } = input.body as { status: 'PICKED_UP' | 'DELIVERED' };
-        sendSigned(
-          res,
-          { kind: 'json' },
-          await shipments.ack(request, input.params.shipmentId!, status),
-        );
+        const { shipmentId } = input.params;
+        sendSigned(res, await payloads.ackShipment(request, shipmentId, input.body.status));
       },
+    }),
+  ];
+}
+
+function signingCertificateRoute(payloads: PayloadService): RouteDefinition {
+  return route({
+    method: 'get',
+    path: '/v1/signing-certificate',
+    summary: 'The X.509 certificate (PEM) that verifies X-Signature on declarations and shipments',
+    tag: 'Declarations',
+    roles: [...ROLES],
+    responses: {
+      200: { description: 'PEM certificate', contentType: MEDIA.pem, schema: Joi.string() },
     },
-    {
-      method: 'get',
-      path: '/v1/signing-certificate',
-      summary:
-        'The X.509 certificate (PEM) that verifies X-Signature on declarations and shipments',
-      tag: 'Declarations',
-      roles: [...ROLES],
-      responses: {
-        200: { description: 'PEM certificate', contentType: MEDIA.pem, schema: Joi.string() },
-      },
-      handler(_req, res) {
-        res.setHeader('Content-Type', MEDIA.pem);
-        res.setHeader('X-Signing-Certificate-Sha256', signer.certificateFingerprint);
-        res.status(200).send(signer.certificatePem);
-      },
+    handler(_req, res) {
+      const { pem, fingerprint } = payloads.signingCertificate();
+      res.setHeader('Content-Type', MEDIA.pem);
+      res.setHeader('X-Signing-Certificate-Sha256', fingerprint);
+      res.status(200).send(pem);
     },
-    {
-      method: 'put',
-      path: '/v1/clients/:clientId/certificate',
-      summary: 'Register a partner certificate (PEM, RSA) for payloads enveloped to that partner',
-      tag: 'Clients',
-      roles: ['admin'],
-      params: Joi.object({ clientId: Joi.string().uuid().required() }),
-      rawBody: {
-        types: [MEDIA.pem, 'application/pem-certificate-chain', 'text/plain'],
-        limit: '16kb',
-      },
-      responses: {
-        200: {
-          description: 'Registered; replaces any earlier certificate of this client',
-          schema: Joi.object({
-            clientId: Joi.string(),
-            certificate: Joi.object({
-              subject: Joi.string(),
-              serialNumber: Joi.string(),
-              notBefore: Joi.string().isoDate(),
-              notAfter: Joi.string().isoDate(),
-              fingerprintSha256: Joi.string(),
-            }),
-          }),
-        },
-        404: { description: 'Unknown or revoked client' },
-        415: { description: 'Body is not PEM text' },
-      },
-      async handler(_req, res, { input }) {
-        if (!Buffer.isBuffer(input.body)) {
-          throw new AppError('UNSUPPORTED_MEDIA_TYPE', 415, 'Send the certificate as PEM text.');
-        }
-        const check = checkPartnerCertificate(input.body.toString('utf8'));
-        if (!check.ok) throw new ValidationFailed([{ path: 'body', message: check.reason }]);
-        const clientId = input.params.clientId!;
-        await clients.setCertificate(clientId, check.pem);
-        res.status(200).json({ clientId, certificate: check.summary });
-      },
-    },
-  ]);
+  });
+}
+
+/** Declarations for customs brokers, shipments for carriers: every answer signed. */
+export function disclosureRoutes(payloads: PayloadService): RouteDefinition[] {
+  return [
+    ...declarationRoutes(payloads),
+    ...shipmentRoutes(payloads),
+    signingCertificateRoute(payloads),
+  ];
 }

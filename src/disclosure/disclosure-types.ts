@@ -86,20 +86,20 @@ export interface PartnerRecordStore<R extends PartnerRecord<S>, S extends string
   ensureIndexes(): Promise<void>;
 }
 
-/** What a subject's export shows of one disclosure (contract: `disclosures`). */
-export interface DisclosureEntry {
+/**
+ * One partner receiving one subject's data once (PIPL art. 23): who got which
+ * fields, for what purpose, when. Field names only, never values. The
+ * identities export shows the subject every receipt of theirs.
+ */
+export interface DisclosureReceipt {
+  id: string;
   at: Date;
+  identityId: string;
   partnerCode: string;
+  clientId: string;
   role: PartnerRole;
   fields: string[];
   purpose: AuditPurpose;
-}
-
-/** One partner receiving one subject's data once. No personal values. */
-export interface DisclosureReceipt extends DisclosureEntry {
-  id: string;
-  identityId: string;
-  clientId: string;
   /** The record disclosed: `declaration` or `shipment`, and its id. */
   resourceType: 'declaration' | 'shipment';
   resourceId: string;
@@ -110,6 +110,6 @@ export interface DisclosureReceipt extends DisclosureEntry {
 export interface ReceiptsStore {
   insertMany(receipts: DisclosureReceipt[]): Promise<void>;
   /** Oldest first. */
-  listForIdentity(identityId: string): Promise<DisclosureEntry[]>;
+  listForIdentity(identityId: string): Promise<DisclosureReceipt[]>;
   ensureIndexes(): Promise<void>;
 }

@@ -3,6 +3,8 @@ import { Schema, type Connection, type Model, type SchemaDefinition } from 'mong
 import type {
   DeclarationRecord,
   DeclarationStatus,
+  Page,
+  PageQuery,
   PartnerRecord,
   PartnerRecordStore,
   ShipmentRecord,
@@ -97,6 +99,42 @@ function strip<R>(document: PlainDocument): R {
   return rest as R;
 }
 
+/** The records after the cursor, in seq order; one extra is read to know whether more follow. */
+async function pageOf<R extends PartnerRecord<S>, S extends string>(
+  model: Model<PlainDocument>,
+  { partnerCode, status, afterSeq, limit }: PageQuery<S>,
+): Promise<Page<R>> {
+  const filter: Record<string, unknown> = { partnerCode, seq: { $gt: afterSeq } };
+  if (status) filter.status = status;
+  const found = await model
+    .find(filter)
+    .sort({ seq: 1 })
+    .limit(limit + 1)
+    .lean<PlainDocument[]>();
+  const items = found.slice(0, limit).map((document) => strip<R>(document));
+  return { items, nextAfter: found.length > limit ? items[items.length - 1]!.seq : null };
+}
+
+/** One conditional update: the status filter makes concurrent transitions exclusive. */
+async function transitionOf<R extends PartnerRecord<S>, S extends string>(
+  model: Model<PlainDocument>,
+  match: { id: string; partnerCode?: string },
+  from: readonly S[],
+  to: S,
+  set: Partial<Omit<R, 'id' | 'seq' | 'status'>>,
+): Promise<R | null> {
+  const filter: Record<string, unknown> = { id: match.id, status: { $in: [...from] } };
+  if (match.partnerCode !== undefined) filter.partnerCode = match.partnerCode;
+  const updated = await model
+    .findOneAndUpdate(
+      filter,
+      { $set: { ...set, status: to, updatedAt: new Date() } },
+      { returnDocument: 'after' },
+    )
+    .lean<PlainDocument>();
+  return updated ? strip<R>(updated) : null;
+}
+
 function createStore<R extends PartnerRecord<S>, S extends string>(
   connection: Connection,
   options: { modelName: string; schema: Schema },
@@ -124,6 +162,7 @@ function createStore<R extends PartnerRecord<S>, S extends string>(
       try {
         await model.create({ ...record, seq });
       } catch (error) {
+        // A concurrent insert for the same order won on the unique orderNo index: read its record.
         if (!isDuplicateKey(error)) throw error;
       }
       const stored = await findForOrder(record.orderNo);
@@ -136,30 +175,9 @@ function createStore<R extends PartnerRecord<S>, S extends string>(
       return found ? strip<R>(found) : null;
     },
 
-    async page({ partnerCode, status, afterSeq, limit }) {
-      const filter: Record<string, unknown> = { partnerCode, seq: { $gt: afterSeq } };
-      if (status) filter.status = status;
-      const found = await model
-        .find(filter)
-        .sort({ seq: 1 })
-        .limit(limit + 1)
-        .lean<PlainDocument[]>();
-      const items = found.slice(0, limit).map((document) => strip<R>(document));
-      return { items, nextAfter: found.length > limit ? items[items.length - 1]!.seq : null };
-    },
+    page: (query) => pageOf<R, S>(model, query),
 
-    async transition(match, from, to, set) {
-      const filter: Record<string, unknown> = { id: match.id, status: { $in: [...from] } };
-      if (match.partnerCode !== undefined) filter.partnerCode = match.partnerCode;
-      const updated = await model
-        .findOneAndUpdate(
-          filter,
-          { $set: { ...set, status: to, updatedAt: new Date() } },
-          { returnDocument: 'after' },
-        )
-        .lean<PlainDocument>();
-      return updated ? strip<R>(updated) : null;
-    },
+    transition: (match, from, to, set) => transitionOf<R, S>(model, match, from, to, set),
 
     async ensureIndexes() {
       await ensureModelIndexes(model, counters);

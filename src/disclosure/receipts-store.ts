@@ -1,6 +1,6 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import { AUDIT_PURPOSES } from '../audit/audit-types';
-import type { DisclosureEntry, DisclosureReceipt, ReceiptsStore } from './disclosure-types';
+import type { DisclosureReceipt, ReceiptsStore } from './disclosure-types';
 import { ensureModelIndexes } from '../db/indexes';
 
 const receiptSchema = new Schema<DisclosureReceipt>(
@@ -24,6 +24,24 @@ const receiptSchema = new Schema<DisclosureReceipt>(
 receiptSchema.index({ id: 1 }, { unique: true });
 receiptSchema.index({ identityId: 1, at: 1 });
 
+/** The stored document without its `_id`: a plain receipt. */
+function toReceipt(document: DisclosureReceipt): DisclosureReceipt {
+  return {
+    id: document.id,
+    at: document.at,
+    identityId: document.identityId,
+    partnerCode: document.partnerCode,
+    clientId: document.clientId,
+    role: document.role,
+    fields: [...document.fields],
+    purpose: document.purpose,
+    resourceType: document.resourceType,
+    resourceId: document.resourceId,
+    orderNo: document.orderNo,
+    requestId: document.requestId,
+  };
+}
+
 /**
  * Receipts: PIPL art. 23 wants every provision to another handler recorded
  * (recipient, fields, purpose, time) and shown to the subject. Append-only:
@@ -42,13 +60,7 @@ export function createReceiptsStore(connection: Connection): ReceiptsStore {
         .find({ identityId })
         .sort({ at: 1, id: 1 })
         .lean<DisclosureReceipt[]>();
-      return found.map((receipt): DisclosureEntry => ({
-        at: receipt.at,
-        partnerCode: receipt.partnerCode,
-        role: receipt.role,
-        fields: [...receipt.fields],
-        purpose: receipt.purpose,
-      }));
+      return found.map(toReceipt);
     },
     async ensureIndexes() {
       await ensureModelIndexes(model);

@@ -6,7 +6,7 @@ import type { DisclosureOutcome, DisclosureRecorder } from './disclosure-recorde
 import type { ShipmentRecord, ShipmentStatus } from './disclosure-types';
 import type { ShipmentsStore } from './partner-record-store';
 
-/** The JSON item a carrier receives (contract: "shipments"), plus a few non-personal extras. */
+/** The JSON item a carrier receives (`shipmentItem` in the routes' OpenAPI schemas). */
 export interface ShipmentView {
   shipmentId: string;
   orderNo: string;
@@ -90,7 +90,25 @@ function ackView(record: ShipmentRecord): ShipmentAckView {
   };
 }
 
+/** A cancelled order's shipment has no purpose left: no personal data goes out for it. */
 const isWithdrawn = (record: ShipmentRecord) => record.status === 'CANCELLED';
+
+/** The READY shipment of a confirmed order, addressed to its carrier: one parcel per order. */
+function shipmentFor(order: LifecycleOrder, at: Date): Omit<ShipmentRecord, 'seq'> {
+  return {
+    id: randomUUID(),
+    orderNo: order.orderNo,
+    partnerCode: order.carrierCode,
+    identityId: order.identityId,
+    status: 'READY',
+    itemCount: order.items.reduce((sum, item) => sum + item.qty, 0),
+    goodsValueFen: order.goodsValueFen,
+    createdAt: at,
+    updatedAt: at,
+    pickedUpAt: null,
+    deliveredAt: null,
+  };
+}
 
 export function createShipmentsService(deps: ShipmentsServiceDeps): ShipmentsService {
   const now = deps.now ?? (() => new Date());
@@ -129,6 +147,7 @@ export function createShipmentsService(deps: ShipmentsServiceDeps): ShipmentsSer
         status === 'PICKED_UP' ? { pickedUpAt: at } : { deliveredAt: at },
       );
       if (updated) return ackView(updated);
+      // Another ack won meanwhile: the same status is a replay, another is a conflict.
       const current = await deps.shipments.findOwn(partnerCode, shipmentId);
       if (current?.status === status) return ackView(current);
       throw new Conflict(
@@ -138,21 +157,9 @@ export function createShipmentsService(deps: ShipmentsServiceDeps): ShipmentsSer
     },
 
     async createForOrder(order) {
+      // A replayed confirmation of an order cancelled since makes nothing.
       if (order.status === 'CANCELLED' || order.status === 'EXPIRED') return null;
-      const at = now();
-      return deps.shipments.insertForOrder({
-        id: randomUUID(),
-        orderNo: order.orderNo,
-        partnerCode: order.carrierCode,
-        identityId: order.identityId,
-        status: 'READY',
-        itemCount: order.items.reduce((sum, item) => sum + item.qty, 0),
-        goodsValueFen: order.goodsValueFen,
-        createdAt: at,
-        updatedAt: at,
-        pickedUpAt: null,
-        deliveredAt: null,
-      });
+      return deps.shipments.insertForOrder(shipmentFor(order, now()));
     },
 
     async withdrawForOrder(orderNo) {

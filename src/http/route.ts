@@ -20,11 +20,15 @@ export interface RequestContext {
   route: string;
 }
 
-export interface ValidatedInput {
-  params: Record<string, string>;
-  query: Record<string, unknown>;
-  body: unknown;
+/** What a handler receives after validation: each part typed by its joi schema. */
+export interface RouteInput<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
 }
+
+/** The erased input the router builds before handing it to the typed handler. */
+export type ValidatedInput = RouteInput<unknown, unknown, unknown>;
 
 export interface ResponseDoc {
   description: string;
@@ -41,34 +45,58 @@ export interface PersonalDataAccess {
   fields: readonly string[];
 }
 
+/** No path parameters, no query string: the input parts a route did not declare. */
+export type None = Record<string, never>;
+
 /**
  * One route, declared once: the validators, the allowed roles and the OpenAPI
- * description all come from here, so they cannot drift apart.
+ * description all come from here, so they cannot drift apart. The handler's
+ * input types are those of the joi schemas (`Joi.object<T>(...)`), so a
+ * handler cannot disagree with its validator.
  */
-export interface RouteDefinition {
+interface RouteSpec<P, Q, B> {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** Express path syntax: `/v1/clients/:clientId`. */
   path: string;
   summary: string;
   tag: string;
-  /** `public`: no API key needed (health, metrics, the contract itself). */
-  roles: readonly Role[] | 'public';
-  params?: Joi.ObjectSchema;
-  query?: Joi.ObjectSchema;
-  body?: Joi.Schema;
+  params?: Joi.ObjectSchema<P>;
+  query?: Joi.ObjectSchema<Q>;
+  body?: Joi.Schema<B>;
   /** For binary uploads: accepted media types and size limit; `body` is then a Buffer. */
   rawBody?: { types: readonly string[]; limit: string };
   personalData?: PersonalDataAccess;
   responses: Record<number, ResponseDoc>;
-  handler: (req: Request, res: Response, ctx: RouteContext) => Promise<void> | void;
 }
 
-export interface RouteContext {
-  input: ValidatedInput;
-  /** Absent only on public routes. */
-  request: RequestContext;
+/** A route that needs an API key with one of `roles`; its handler knows who calls. */
+export interface ProtectedRouteSpec<P, Q, B> extends RouteSpec<P, Q, B> {
+  roles: readonly Role[];
+  handler(
+    req: Request,
+    res: Response,
+    ctx: { input: RouteInput<P, Q, B>; request: RequestContext },
+  ): Promise<void> | void;
 }
 
-export function defineRoutes(routes: RouteDefinition[]): RouteDefinition[] {
-  return routes;
+/** A route anyone may call (health, metrics, the contract itself): no caller to know. */
+export interface PublicRouteSpec<P, Q, B> extends RouteSpec<P, Q, B> {
+  roles: 'public';
+  handler(req: Request, res: Response, ctx: { input: RouteInput<P, Q, B> }): Promise<void> | void;
+}
+
+/** A declared route as the router, the OpenAPI builder and the access log see it. */
+export type RouteDefinition =
+  ProtectedRouteSpec<unknown, unknown, unknown> | PublicRouteSpec<unknown, unknown, unknown>;
+
+export function route<P = None, Q = None, B = undefined>(
+  spec: ProtectedRouteSpec<P, Q, B>,
+): RouteDefinition {
+  return spec as unknown as RouteDefinition;
+}
+
+export function publicRoute<P = None, Q = None, B = undefined>(
+  spec: PublicRouteSpec<P, Q, B>,
+): RouteDefinition {
+  return spec as unknown as RouteDefinition;
 }

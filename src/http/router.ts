@@ -83,16 +83,27 @@ function bodyParser(route: RouteDefinition, limit: string): RequestHandler {
   return express.json({ limit, strict: true, type: ['application/json', 'application/*+json'] });
 }
 
+/**
+ * The bytes of a binary upload. express.raw parses only the route's declared
+ * media types and leaves any other body unread, so a missing Buffer means the
+ * Content-Type was not one of them.
+ */
+function rawBodyOf(req: Request, types: readonly string[]): Buffer {
+  if (Buffer.isBuffer(req.body)) return req.body;
+  throw new AppError(
+    'UNSUPPORTED_MEDIA_TYPE',
+    415,
+    `The body must be sent as one of: ${types.join(', ')}.`,
+  );
+}
+
+/** Params, then query, then body: the first part that fails decides the error. */
 function validateInput(route: RouteDefinition) {
   return (req: Request): ValidatedInput => ({
-    params: route.params
-      ? validatePart<Record<string, string>>(route.params, { ...req.params }, 'params')
-      : {},
-    query: route.query
-      ? validatePart<Record<string, unknown>>(route.query, { ...req.query }, 'query')
-      : {},
+    params: route.params ? validatePart<unknown>(route.params, { ...req.params }, 'params') : {},
+    query: route.query ? validatePart<unknown>(route.query, { ...req.query }, 'query') : {},
     body: route.rawBody
-      ? req.body
+      ? rawBodyOf(req, route.rawBody.types)
       : route.body
         ? validatePart<unknown>(route.body.required(), req.body, 'body')
         : undefined,
@@ -111,9 +122,15 @@ export function buildRouter(routes: RouteDefinition[], deps: RouterDeps): expres
     };
     const handle = async (req: Request, res: Response, next: NextFunction) => {
       const input = validate(req);
-      const actor = req.state.actor;
-      const request = actor ? { ...contextOf(req, route, actor), actor } : (undefined as never);
-      await route.handler(req, res, { input, request });
+      if (route.roles === 'public') {
+        await route.handler(req, res, { input });
+      } else {
+        const actor = req.state.actor!;
+        await route.handler(req, res, {
+          input,
+          request: { ...contextOf(req, route, actor), actor },
+        });
+      }
       if (!res.headersSent) next(new Error(`route ${route.method} ${route.path} sent nothing`));
     };
     const chain: RequestHandler[] = [nameRoute, authorize(route, deps)];

@@ -6,7 +6,7 @@ import type { RouteDefinition } from '../http/route';
 import { identitiesRoutes } from './identities-routes';
 import { createIdentitiesService, type IdentitiesService } from './identities-service';
 import { createIdentitiesStore } from './identities-store';
-import type { DisclosureReceipts, IdentitiesStore } from './identities-types';
+import type { DisclosureReceipts } from './identities-types';
 import type { IdentityDirectory } from './identity-directory';
 import { createIdentityDirectory } from './identity-directory-service';
 import {
@@ -18,17 +18,14 @@ import {
 
 export interface IdentitiesModule {
   routes: RouteDefinition[];
+  /** The use cases without HTTP (tests drive them with their own access log). */
   service: IdentitiesService;
+  /** The one port checkout and disclosure need. */
   directory: IdentityDirectory;
-  store: IdentitiesStore;
-  /** The disclosure capability plugs in its receipts here; export lists them from then on. */
-  useDisclosureReceipts(receipts: DisclosureReceipts): void;
   ensureIndexes(): Promise<void>;
 }
 
-export function createVerificationProvider(
-  config: Pick<Config, 'idv'>,
-): IdentityVerificationProvider {
+function createVerificationProvider(config: Pick<Config, 'idv'>): IdentityVerificationProvider {
   switch (config.idv.provider) {
     case 'simulator':
       return createSimulatorProvider({
@@ -46,18 +43,20 @@ export function createIdentitiesModule(
     connection,
     crypto,
     accessLog,
+    disclosureReceipts,
     provider,
   }: {
     connection: Connection;
     crypto: Pick<CryptoModule, 'fieldCipher' | 'blindIndex'>;
     accessLog: AccessLog;
+    /** Every disclosure of a subject's data, for their export (the disclosure receipts store). */
+    disclosureReceipts: DisclosureReceipts;
     /** Overrides the configured provider (tests inject one). */
     provider?: IdentityVerificationProvider;
   },
   config: Pick<Config, 'idv' | 'photoMaxBytes'>,
 ): IdentitiesModule {
   const store = createIdentitiesStore(connection);
-  let receipts: DisclosureReceipts | null = null;
   const verifier = createIdentityVerifier(provider ?? createVerificationProvider(config), {
     timeoutMs: config.idv.timeoutMs,
   });
@@ -67,7 +66,7 @@ export function createIdentitiesModule(
     blindIndex: crypto.blindIndex,
     verifier,
     accessLog,
-    disclosureReceipts: () => receipts,
+    disclosureReceipts,
   });
   return {
     routes: identitiesRoutes(service, config),
@@ -77,10 +76,6 @@ export function createIdentitiesModule(
       fieldCipher: crypto.fieldCipher,
       blindIndex: crypto.blindIndex,
     }),
-    store,
-    useDisclosureReceipts(next) {
-      receipts = next;
-    },
     ensureIndexes: () => store.ensureIndexes(),
   };
 }

@@ -1,8 +1,15 @@
+import type { Request } from 'express';
 import Joi from 'joi';
 import { AppError } from '../errors';
-import { defineRoutes, type Role } from '../http/route';
+import { route, type None, type Role, type RouteDefinition } from '../http/route';
 import type { IdentitiesService } from './identities-service';
-import { PHOTO_SIDES, type NewIdentityInput, type PhotoSide } from './identities-types';
+import {
+  PHOTO_SIDES,
+  type IdentityCorrection,
+  type NewIdentityInput,
+  type PhotoSide,
+} from './identities-types';
+import { IDENTITY_ACCESS } from './identity-access-events';
 import { parseIdNumber } from './identity-number';
 import { nameProblem, normaliseName, normalisePhone, phoneProblem } from './personal-fields';
 import { PHOTO_TYPES } from './photo-image';
@@ -10,7 +17,6 @@ import { PHOTO_TYPES } from './photo-image';
 /** Only the checkout flow registers and reads identities; admins manage clients, not people. */
 const ROLES: readonly Role[] = ['checkout'];
 const TAG = 'Identities';
-const ALL = ['name', 'idNumber', 'phone'] as const;
 
 const idNumber = Joi.string()
   .max(64)
@@ -40,7 +46,7 @@ const phone = Joi.string()
   })
   .description('Mainland China mobile number, e.g. 13812345678');
 
-const newIdentity = Joi.object({
+const newIdentity = Joi.object<NewIdentityInput>({
   userId: Joi.string()
     .pattern(/^[A-Za-z0-9._:@-]{1,64}$/)
     .required(),
@@ -56,10 +62,17 @@ const newIdentity = Joi.object({
   relation: Joi.string().valid('self', 'other').default('self'),
 });
 
-const correction = Joi.object({ name, phone }).or('name', 'phone');
+const correction = Joi.object<IdentityCorrection>({ name, phone }).or('name', 'phone');
 
-const identityParams = Joi.object({ identityId: Joi.string().uuid().required() });
-const photoParams = Joi.object({
+const identityParams = Joi.object<{ identityId: string }>({
+  identityId: Joi.string().uuid().required(),
+});
+
+interface PhotoParams {
+  identityId: string;
+  side: PhotoSide;
+}
+const photoParams = Joi.object<PhotoParams>({
   identityId: Joi.string().uuid().required(),
   side: Joi.string()
     .valid(...PHOTO_SIDES)
@@ -103,19 +116,28 @@ const exportView = Joi.object({
 
 const notFound = { description: 'Unknown or deleted identity' };
 
+/** The declared media type without parameters: `image/png; x=y` -> `image/png`. */
+function mediaTypeOf(req: Request): string {
+  return (req.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+}
+
+/**
+ * Long only as a list: one declaration per route, so the contract reads top
+ * to bottom; each handler parses, calls one service function and renders.
+ */
 export function identitiesRoutes(
   service: IdentitiesService,
   { photoMaxBytes }: { photoMaxBytes: number },
-) {
-  return defineRoutes([
-    {
+): RouteDefinition[] {
+  return [
+    route({
       method: 'post',
       path: '/v1/identities',
       summary: 'Register a real-name identity (idempotent per userId and id number)',
       tag: TAG,
       roles: ROLES,
       body: newIdentity,
-      personalData: { action: 'identity.create', fields: ALL },
+      personalData: IDENTITY_ACCESS.create,
       responses: {
         200: {
           description: 'This user had registered this id number: the same identity',
@@ -125,24 +147,24 @@ export function identitiesRoutes(
         422: { description: 'CONSENT_REQUIRED or GUARDIAN_CONSENT_REQUIRED' },
       },
       async handler(_req, res, { input, request }) {
-        const { created, identity } = await service.create(request, input.body as NewIdentityInput);
+        const { created, identity } = await service.create(request, input.body);
         res.status(created ? 201 : 200).json(identity);
       },
-    },
-    {
+    }),
+    route({
       method: 'get',
       path: '/v1/identities/:identityId',
       summary: 'The masked view of an identity',
       tag: TAG,
       roles: ROLES,
       params: identityParams,
-      personalData: { action: 'identity.read', fields: ALL },
+      personalData: IDENTITY_ACCESS.read,
       responses: { 200: { description: 'Masked view', schema: maskedView }, 404: notFound },
       async handler(_req, res, { input, request }) {
-        res.json(await service.get(request, input.params.identityId!));
+        res.json(await service.get(request, input.params.identityId));
       },
-    },
-    {
+    }),
+    route({
       method: 'patch',
       path: '/v1/identities/:identityId',
       summary: 'Correct the name or phone (PIPL art. 46); re-encrypted',
@@ -150,36 +172,31 @@ export function identitiesRoutes(
       roles: ROLES,
       params: identityParams,
       body: correction,
-      personalData: { action: 'identity.update', fields: ['name', 'phone'] },
+      personalData: IDENTITY_ACCESS.update,
       responses: {
         200: { description: 'Corrected masked view', schema: maskedView },
         404: notFound,
       },
       async handler(_req, res, { input, request }) {
-        res.json(
-          await service.correct(
-            request,
-            input.params.identityId!,
-            input.body as { name?: string; phone?: string },
-          ),
-        );
+        res.json(await service.correct(request, input.params.identityId, input.body));
       },
-    },
-    {
+    }),
+    route({
       method: 'get',
       path: '/v1/identities/:identityId/export',
       summary: "The subject's own data in plaintext, with every disclosure of it",
       tag: TAG,
       roles: ROLES,
       params: identityParams,
-      personalData: { action: 'identity.export', fields: [...ALL, 'photo'] },
+      personalData: IDENTITY_ACCESS.export,
       responses: { 200: { description: 'Export', schema: exportView }, 404: notFound },
       async handler(_req, res, { input, request }) {
         res.setHeader('Cache-Control', 'no-store');
-        res.json(await service.exportData(request, input.params.identityId!));
+        res.json(await service.exportData(request, input.params.identityId));
       },
-    },
-    {
+    }),
+    // The body is raw bytes: express.raw leaves it unset for any media type not listed.
+    route<PhotoParams, None, Buffer | undefined>({
       method: 'put',
       path: '/v1/identities/:identityId/photos/:side',
       summary: 'Upload the front or back photo of the id card (JPEG or PNG)',
@@ -187,7 +204,7 @@ export function identitiesRoutes(
       roles: ROLES,
       params: photoParams,
       rawBody: { types: PHOTO_TYPES, limit: `${photoMaxBytes}b` },
-      personalData: { action: 'identity.photo', fields: ['photo'] },
+      personalData: IDENTITY_ACCESS.photo,
       responses: {
         204: { description: 'Stored (encrypted); returned only by export' },
         404: notFound,
@@ -203,26 +220,26 @@ export function identitiesRoutes(
             'The body must be image/jpeg or image/png.',
           );
         }
-        await service.putPhoto(request, input.params.identityId!, input.params.side as PhotoSide, {
-          contentType: (req.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase(),
+        await service.putPhoto(request, input.params.identityId, input.params.side, {
+          contentType: mediaTypeOf(req),
           bytes,
         });
         res.status(204).end();
       },
-    },
-    {
+    }),
+    route({
       method: 'delete',
       path: '/v1/identities/:identityId',
       summary: 'Delete an identity: its data key is destroyed, so no copy of its data can be read',
       tag: TAG,
       roles: ROLES,
       params: identityParams,
-      personalData: { action: 'identity.delete', fields: [...ALL, 'photo'] },
+      personalData: IDENTITY_ACCESS.delete,
       responses: { 204: { description: 'Deleted' }, 404: notFound },
       async handler(_req, res, { input, request }) {
-        await service.remove(request, input.params.identityId!);
+        await service.remove(request, input.params.identityId);
         res.status(204).end();
       },
-    },
-  ]);
+    }),
+  ];
 }

@@ -110,6 +110,7 @@ function toRecord(document: IdentityRecord): IdentityRecord {
   };
 }
 
+/** Long only as a list: one short method per query, each a single driver call. */
 export function createIdentitiesStore(connection: Connection): IdentitiesStore {
   const identities = modelOf<IdentityDocument>(connection, 'Identity', identitySchema);
   const photos = modelOf(connection, 'IdentityPhoto', photoSchema);

@@ -1,14 +1,12 @@
 import type { EncryptedField } from '../crypto/field-cipher-types';
+import type { ReceiptsStore } from '../disclosure/disclosure-types';
 import type { VerificationStatus } from './identity-directory';
+import type { CorrectableField } from './personal-fields';
 
 export const IDENTITIES_COLLECTION = 'identities';
 export const PHOTOS_COLLECTION = 'identity_photos';
 export const PHOTO_SIDES = ['front', 'back'] as const;
 export type PhotoSide = (typeof PHOTO_SIDES)[number];
-
-/** Fields a decryption may name in an access-log event. */
-export const PERSONAL_FIELDS = ['name', 'idNumber', 'phone'] as const;
-export type PersonalField = (typeof PERSONAL_FIELDS)[number];
 
 export type Relation = 'self' | 'other';
 export type IdentityFlag = 'UNKNOWN_DIVISION_CODE';
@@ -47,6 +45,11 @@ export interface IdentityRecord {
   deletedAt: Date | null;
 }
 
+/** What a correction may change in a stored identity. */
+export type IdentityFieldChanges = Partial<
+  Pick<IdentityRecord, 'name' | 'phone' | 'nameIndex' | 'verificationStatus' | 'verifiedAt'>
+>;
+
 export interface PhotoRecord {
   identityId: string;
   side: PhotoSide;
@@ -59,13 +62,7 @@ export interface IdentitiesStore {
   findById(id: string): Promise<IdentityRecord | null>;
   findActiveByUserAndIndex(userId: string, idNumberIndex: string): Promise<IdentityRecord | null>;
   /** Replaces encrypted fields of an active identity; false when it is gone. */
-  updateFields(
-    id: string,
-    changes: Partial<
-      Pick<IdentityRecord, 'name' | 'phone' | 'nameIndex' | 'verificationStatus' | 'verifiedAt'>
-    >,
-    at: Date,
-  ): Promise<boolean>;
+  updateFields(id: string, changes: IdentityFieldChanges, at: Date): Promise<boolean>;
   /** Removes the record outright (only to undo a create whose audit event could not be written). */
   remove(id: string): Promise<void>;
   /** Marks deleted and drops ciphertext and blind indexes; false when not active. */
@@ -77,22 +74,12 @@ export interface IdentitiesStore {
   ensureIndexes(): Promise<void>;
 }
 
-/** One time a partner received some of the subject's data (PIPL art. 23), for export. */
-export interface DisclosureReceipt {
-  at: Date;
-  partnerCode: string | null;
-  role: string;
-  fields: readonly string[];
-  purpose: string;
-}
-
 /**
- * Implemented by the disclosure capability: every disclosure of this
- * identity's data, oldest first. Until it is plugged in, export lists none.
+ * The port the export reads disclosures through (PIPL art. 23: the subject
+ * sees every provision of their data to a partner): the disclosure receipts
+ * store, read only.
  */
-export interface DisclosureReceipts {
-  listForIdentity(identityId: string): Promise<DisclosureReceipt[]>;
-}
+export type DisclosureReceipts = Pick<ReceiptsStore, 'listForIdentity'>;
 
 /** The masked view: what checkout sees. Never a plaintext id number. */
 export interface MaskedIdentity {
@@ -138,6 +125,11 @@ export interface IdentityExport {
   }[];
 }
 
+/**
+ * A registration as the route's schema leaves it: name, id number and phone
+ * normalised, `relation` defaulted to `self`. Consent is checked by the
+ * service (422, not 400), so it may be missing here.
+ */
 export interface NewIdentityInput {
   userId: string;
   name: string;
@@ -146,3 +138,6 @@ export interface NewIdentityInput {
   consent?: { policyVersion: string; sensitiveDataConsent?: boolean; guardianConsent?: boolean };
   relation: Relation;
 }
+
+/** A correction: at least one of the correctable fields, already normalised. */
+export type IdentityCorrection = Partial<Record<CorrectableField, string>>;

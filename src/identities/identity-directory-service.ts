@@ -2,8 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import type { BlindIndex } from '../crypto/blind-index';
 import type { FieldCipher } from '../crypto/field-cipher-types';
 import { DecryptionFailed, NotFound } from '../errors';
-import { fieldRef } from './identities-service';
-import type { IdentitiesStore } from './identities-types';
+import type { IdentitiesStore, IdentityRecord } from './identities-types';
+import { decryptIdentity } from './identity-ciphertext';
 import type { IdentityDirectory } from './identity-directory';
 import { parseIdNumber } from './identity-number';
 import { nameProblem, normaliseName } from './personal-fields';
@@ -13,17 +13,15 @@ function sameIndex(a: string | null, b: string): boolean {
   return timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
-type IdentityRecord = Awaited<ReturnType<IdentitiesStore['findById']>>;
-
 /**
  * Coalesces concurrent reads of the same identity into one database read.
  * Checkout asks findBuyer and payerMatches at once; each read is a scan on the
  * embedded engine. Nothing is kept once the read settles, so a correction or a
  * deletion is seen by the very next call.
  */
-function singleFlight(read: (id: string) => Promise<IdentityRecord>) {
-  const inFlight = new Map<string, Promise<IdentityRecord>>();
-  return (id: string): Promise<IdentityRecord> => {
+function singleFlight(read: (id: string) => Promise<IdentityRecord | null>) {
+  const inFlight = new Map<string, Promise<IdentityRecord | null>>();
+  return (id: string): Promise<IdentityRecord | null> => {
     const pending = inFlight.get(id);
     if (pending) return pending;
     const started = read(id).finally(() => inFlight.delete(id));
@@ -76,14 +74,9 @@ export function createIdentityDirectory({
     async revealBuyer(identityId) {
       const record = await identitiesStore.findById(identityId);
       if (!record) throw new NotFound('identity');
-      if (record.status !== 'ACTIVE' || !record.name || !record.idNumber || !record.phone) {
-        throw new DecryptionFailed();
-      }
-      return {
-        name: await fieldCipher.decryptText(fieldRef(record.id, 'name'), record.name),
-        idNumber: await fieldCipher.decryptText(fieldRef(record.id, 'idNumber'), record.idNumber),
-        phone: await fieldCipher.decryptText(fieldRef(record.id, 'phone'), record.phone),
-      };
+      // A deleted identity has no ciphertext left: as unreadable as one whose key is gone.
+      if (record.status !== 'ACTIVE') throw new DecryptionFailed();
+      return decryptIdentity(fieldCipher, record);
     },
   };
 }

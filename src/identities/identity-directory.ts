@@ -1,6 +1,6 @@
 /**
- * What checkout (quota) and disclosure need from identities, pinned early so
- * those capabilities can be built in parallel. src/identities implements it.
+ * What checkout (quota) and disclosure need from identities, and no more:
+ * they depend on this interface, identity-directory-service.ts implements it.
  */
 
 export type VerificationStatus = 'VERIFIED' | 'MISMATCH' | 'UNVERIFIED';

@@ -73,7 +73,7 @@ export function birthDateOf(idNumber: string): CalendarDate {
 }
 
 /** Trims and upper-cases the check character (a lower-case x is accepted, stored as X). */
-export function normaliseIdNumber(raw: string): string {
+function normaliseIdNumber(raw: string): string {
   return raw.trim().toUpperCase();
 }
 

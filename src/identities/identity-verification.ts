@@ -14,7 +14,7 @@ export interface IdentityVerificationProvider {
   ): Promise<'MATCH' | 'MISMATCH'>;
 }
 
-export class ProviderUnavailable extends Error {}
+class ProviderUnavailable extends Error {}
 
 export interface SimulatorOptions {
   latencyMs: number;
@@ -28,7 +28,7 @@ export interface SimulatorOptions {
  * `998` -> provider unavailable; everything else MATCH. On top of that,
  * `latencyMs` delay and a random `failureRate`.
  */
-export const SIMULATOR_RULES = { mismatchSequence: '999', unavailableSequence: '998' } as const;
+const SIMULATOR_RULES = { mismatchSequence: '999', unavailableSequence: '998' } as const;
 
 export function createSimulatorProvider(options: SimulatorOptions): IdentityVerificationProvider {
   return {

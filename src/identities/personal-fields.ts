@@ -1,17 +1,45 @@
 /**
- * Normalising, checking and masking of names and phone numbers. Every
- * comparison (blind index) and every stored value goes through the same
- * normalisation, so 张三 typed with a stray space or a different middle dot
- * is the same person.
+ * The names of personal fields, and the normalising, checking and masking of
+ * names and phone numbers. Every comparison (blind index) and every stored
+ * value goes through the same normalisation, so 张三 typed with a stray space
+ * or a different middle dot is the same person.
  */
+
+/** An identity's text fields: stored only as ciphertext, named in its access-log events. */
+export const IDENTITY_FIELDS = ['name', 'idNumber', 'phone'] as const;
+export type IdentityField = (typeof IDENTITY_FIELDS)[number];
+
+/** What a subject may correct (PIPL art. 46): not the id number, which identities are keyed by. */
+export const CORRECTABLE_FIELDS = ['name', 'phone'] as const satisfies readonly IdentityField[];
+export type CorrectableField = (typeof CORRECTABLE_FIELDS)[number];
+
+/** The id-card photos, named as one field in access-log events. */
+export const PHOTO_FIELD = 'photo';
+
+/** Everything an identity holds: what an export returns and a deletion destroys. */
+export const IDENTITY_AND_PHOTO_FIELDS = [...IDENTITY_FIELDS, PHOTO_FIELD] as const;
+
+/**
+ * Every field name that holds personal data somewhere in the service: the
+ * identity's own, the names partners use for them (`telephone`, a consignee's
+ * `address`) and the birth date an id number encodes. The logger redacts
+ * these wherever they appear.
+ */
+export const PERSONAL_FIELD_NAMES = [
+  ...IDENTITY_FIELDS,
+  'telephone',
+  'address',
+  PHOTO_FIELD,
+  'birthDate',
+] as const;
 
 /** Middle-dot look-alikes typed in minority names; all become U+00B7. */
 const MIDDLE_DOTS = /[\u00B7\u2022\u2027\u30FB\uFF0E\u22C5\u2219\u318D]/g;
 const MIDDLE_DOT = '\u00B7';
 /** Han characters (incl. supplementary planes), optionally joined by single middle dots. */
 const NAME_PATTERN = /^\p{Script=Han}+(?:\u00B7\p{Script=Han}+)*$/u;
-export const NAME_MIN_CHARS = 2;
-export const NAME_MAX_CHARS = 30;
+const NAME_MIN_CHARS = 2;
+const NAME_MAX_CHARS = 30;
 
 export function normaliseName(raw: string): string {
   return raw.normalize('NFC').replace(/\s+/g, '').replace(MIDDLE_DOTS, MIDDLE_DOT);

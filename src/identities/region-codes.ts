@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /**
- * Province-level prefixes of GB/T 2260 (domain.md section 4): the first two
- * digits of every resident identity number must be one of these.
+ * Province-level prefixes of GB/T 2260: the first two digits of every
+ * resident identity number must be one of these.
  */
 export const PROVINCE_PREFIXES: ReadonlySet<string> = new Set([
   ...['11', '12', '13', '14', '15'],

@@ -21,7 +21,7 @@ export interface CustomsQuotaQuery {
   ): Promise<CustomsQuotaFigures>;
 }
 
-export type SimulatedFailure = 'none' | 'error' | 'hang';
+type SimulatedFailure = 'none' | 'error' | 'hang';
 
 export interface CustomsSimulatorOptions {
   /** Annual limit customs applies (the simulator's own copy of the policy). */

@@ -13,7 +13,8 @@ import type { CbecPolicy } from './policy';
 /** What a decision asks the ledger to record; the limit fields are filled in here. */
 export type RequestedChange = Omit<LedgerChange, 'limitFen' | 'limitFrom'>;
 
-export interface Decision<R> {
+/** A decision on one ledger state: the change to commit (none: change nothing) and the caller's result. */
+export interface LedgerDecision<R> {
   change?: RequestedChange;
   result: R;
 }
@@ -28,7 +29,7 @@ export interface LedgerService {
     identityId: string,
     year: number,
     at: Date,
-    decide: (state: LedgerState, balances: Balances) => Decision<R>,
+    decide: (state: LedgerState, balances: Balances) => LedgerDecision<R>,
   ): Promise<{ result: R; state: LedgerState }>;
   /** The newest state of a buyer's year, as of `now`. */
   read(identityId: string, year: number, now: Date): Promise<LedgerState>;

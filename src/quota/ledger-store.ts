@@ -1,4 +1,4 @@
-import { Schema, type Connection } from 'mongoose';
+import { Schema, type Connection, type Model } from 'mongoose';
 import { isDuplicateKey } from '../db/duplicate-key';
 import { ServiceUnavailable } from '../errors';
 import {
@@ -45,12 +45,24 @@ export interface LedgerStore {
   ensureIndexes(): Promise<void>;
 }
 
+/**
+ * One order's entry in a snapshot. The names are short because the snapshot
+ * repeats them for every order of the buyer's year inside one document, which
+ * every verify and quota read fetches whole. They are the stored format:
+ * renaming them would strand the snapshots already written.
+ */
 interface EntryDocument {
+  /** orderNo */
   o: string;
+  /** status */
   s: LedgerStatus;
+  /** amountFen */
   a: number;
+  /** at: when the entry got its status */
   at: Date;
+  /** confirmedAt */
   c: Date | null;
+  /** releasedAt */
   r: Date | null;
 }
 
@@ -118,7 +130,7 @@ const journalSchema = new Schema<JournalDocument>(
   { collection: 'quota_journal', versionKey: false },
 );
 
-export function ledgerKey(identityId: string, year: number): string {
+function ledgerKey(identityId: string, year: number): string {
   return `${identityId}:${year}`;
 }
 
@@ -181,20 +193,12 @@ function changeOf(document: JournalDocument): LedgerChange {
 /** A chain longer than this between snapshot and newest version means something is badly wrong. */
 const MAX_CATCH_UP = 10_000;
 
+type Snapshots = Model<SnapshotDocument>;
+type Journal = Model<JournalDocument>;
+
 export function createLedgerStore(connection: Connection): LedgerStore {
   const snapshots = connection.model<SnapshotDocument>('QuotaLedger', snapshotSchema);
   const journal = connection.model<JournalDocument>('QuotaJournal', journalSchema);
-
-  async function catchUp(state: LedgerState): Promise<LedgerState> {
-    const key = ledgerKey(state.identityId, state.year);
-    let current = state;
-    for (let step = 0; step < MAX_CATCH_UP; step += 1) {
-      const next = await findById<JournalDocument>(journal, `${key}:${current.seq + 1}`);
-      if (!next) return current;
-      current = applyChange(current, changeOf(next));
-    }
-    throw new ServiceUnavailable('The quota ledger cannot be read right now.');
-  }
 
   return {
     async read(genesis, { fresh }) {
@@ -203,50 +207,68 @@ export function createLedgerStore(connection: Connection): LedgerStore {
         ledgerKey(genesis.identityId, genesis.year),
       );
       if (snapshot && !fresh) return fromSnapshot(snapshot);
-      return catchUp(snapshot ? fromSnapshot(snapshot) : genesis);
+      return catchUp(journal, snapshot ? fromSnapshot(snapshot) : genesis);
     },
 
-    catchUp,
+    catchUp: (state) => catchUp(journal, state),
 
-    async commit(state, change) {
-      const next = applyChange(state, change);
-      const key = ledgerKey(state.identityId, state.year);
-      const document: JournalDocument = {
-        _id: `${key}:${next.seq}`,
-        identityId: state.identityId,
-        year: state.year,
-        seq: next.seq,
-        orderNo: change.orderNo,
-        from: change.from,
-        to: change.to,
-        amountFen: change.amountFen,
-        at: change.at,
-        confirmedAt: change.confirmedAt,
-        releasedAt: change.releasedAt,
-        limitFrom: change.limitFrom,
-        ...balances(next),
-      };
-      try {
-        // Raw driver insert: the journal write is the hot path and needs no casting.
-        await journal.collection.insertOne(document as never);
-      } catch (error) {
-        if (isDuplicateKey(error)) return null;
-        throw error;
-      }
-      // The snapshot is a hint: losing this write (crash, race, outage) costs
-      // readers a step, never a wrong answer, and the commit above stands. The
-      // `seq` condition keeps it from going back: when a newer version is
-      // already there, the upsert's insert fails on `_id` and is ignored.
-      await snapshots.collection
-        .replaceOne({ _id: key, seq: { $lt: next.seq } } as never, toSnapshot(next, change.at), {
-          upsert: true,
-        })
-        .catch(() => undefined);
-      return next;
-    },
+    commit: (state, change) => commit(snapshots, journal, state, change),
 
     async ensureIndexes() {
       await ensureModelIndexes(snapshots, journal);
     },
   };
+}
+
+async function catchUp(journal: Journal, state: LedgerState): Promise<LedgerState> {
+  const key = ledgerKey(state.identityId, state.year);
+  let current = state;
+  for (let step = 0; step < MAX_CATCH_UP; step += 1) {
+    const next = await findById<JournalDocument>(journal, `${key}:${current.seq + 1}`);
+    if (!next) return current;
+    current = applyChange(current, changeOf(next));
+  }
+  throw new ServiceUnavailable('The quota ledger cannot be read right now.');
+}
+
+async function commit(
+  snapshots: Snapshots,
+  journal: Journal,
+  state: LedgerState,
+  change: LedgerChange,
+): Promise<LedgerState | null> {
+  const next = applyChange(state, change);
+  const key = ledgerKey(state.identityId, state.year);
+  const document: JournalDocument = {
+    _id: `${key}:${next.seq}`,
+    identityId: state.identityId,
+    year: state.year,
+    seq: next.seq,
+    orderNo: change.orderNo,
+    from: change.from,
+    to: change.to,
+    amountFen: change.amountFen,
+    at: change.at,
+    confirmedAt: change.confirmedAt,
+    releasedAt: change.releasedAt,
+    limitFrom: change.limitFrom,
+    ...balances(next),
+  };
+  try {
+    // Raw driver insert: the journal write is the hot path and needs no casting.
+    await journal.collection.insertOne(document as never);
+  } catch (error) {
+    if (isDuplicateKey(error)) return null;
+    throw error;
+  }
+  // The snapshot is a hint: losing this write (crash, race, outage) costs
+  // readers a step, never a wrong answer, and the commit above stands. The
+  // `seq` condition keeps it from going back: when a newer version is
+  // already there, the upsert's insert fails on `_id` and is ignored.
+  await snapshots.collection
+    .replaceOne({ _id: key, seq: { $lt: next.seq } } as never, toSnapshot(next, change.at), {
+      upsert: true,
+    })
+    .catch(() => undefined);
+  return next;
 }

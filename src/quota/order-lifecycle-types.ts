@@ -1,7 +1,7 @@
 /**
  * What other capabilities (disclosure: declarations and shipments) need from
- * checkout orders. Pinned early so disclosure can be built in parallel:
- * members will not change; new members, if any, will be optional.
+ * checkout orders. Disclosure is built against this interface alone, so its
+ * members stay as they are; a new member, if any, is optional.
  *
  * Errors: methods reject with the service's AppErrors, so a route may let them
  * propagate: NotFound (404 NOT_FOUND) for an unknown order number, and

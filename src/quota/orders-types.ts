@@ -1,7 +1,27 @@
 import type { EncryptedField } from '../crypto/field-cipher-types';
-import type { LifecycleOrder, TaxBreakdown } from './order-lifecycle-types';
+import type {
+  ConsigneeData,
+  LifecycleOrder,
+  OrderItem,
+  TaxBreakdown,
+} from './order-lifecycle-types';
 
-export type Decision = 'APPROVED' | 'REJECTED';
+/** The verify request after validation (`category`, `insuranceFen`, `discountFen` defaulted). */
+export interface VerifyRequest {
+  orderNo: string;
+  identityId: string;
+  payer: { name: string; idNumber: string };
+  items: OrderItem[];
+  freightFen: number;
+  insuranceFen: number;
+  discountFen: number;
+  orderedAt?: Date;
+  consignee: ConsigneeData;
+  customsCode: string;
+  carrierCode: string;
+}
+
+export type Verdict = 'APPROVED' | 'REJECTED';
 
 export const REASON_CODES = [
   'IDENTITY_NOT_FOUND',
@@ -27,9 +47,9 @@ export interface QuotaView {
 }
 
 /** The verify answer, stored with the order so a retry gets exactly the same one. */
-export interface VerifyResult {
+export interface CheckoutDecision {
   orderNo: string;
-  decision: Decision;
+  decision: Verdict;
   reasons: Reason[];
   quota: QuotaView;
   quotaSource: 'LOCAL' | 'CUSTOMS';
@@ -54,7 +74,7 @@ export interface OrderRecord
   /** `{name, phone, address}` as JSON, under the buyer's data key; only on approved orders. */
   consignee: EncryptedField | null;
   /** The verify answer, returned again for the same request. */
-  result: VerifyResult;
+  result: CheckoutDecision;
   createdAt: Date;
 }
 

@@ -14,12 +14,12 @@ import { createOrdersStore } from './orders-store';
 import { loadPolicy, type CbecPolicy } from './policy';
 import { createQuotaService } from './quota-service';
 import { quotaRoutes } from './quota-routes';
+import { createSweepSchedule } from './reservation-sweeper';
 
 export interface QuotaModule {
   routes: RouteDefinition[];
   /** For disclosure (OrderLifecycle) and for tests (sweep with a chosen clock). */
   lifecycle: OrderLifecycleService;
-  policy: CbecPolicy;
   ensureIndexes(): Promise<void>;
   /** Starts the reservation sweeper. */
   start(): void;
@@ -41,83 +41,65 @@ export function createQuotaModule(
   deps: QuotaModuleDeps,
   config: Pick<Config, 'quota'>,
 ): QuotaModule {
+  const { directory, fieldCipher, accessLog, logger } = deps;
   const clock = deps.clock ?? (() => new Date());
+  const holdMs = config.quota.holdMinutes * 60_000;
   const policy = loadPolicy(config.quota.policyFile);
   const ledgerStore = createLedgerStore(deps.connection);
   const ordersStore = createOrdersStore(deps.connection);
   const ledger = createLedgerService({ ledgerStore, policy });
-  const { customs } = config.quota;
-  const adapter =
-    deps.customsQuota ??
-    (customs.mode === 'simulator'
-      ? createCustomsQuotaSimulator({
-          annualLimitFen: (year) => policy.limitsAt(new Date(Date.UTC(year, 6, 1))).annualFen,
-          usedFen: customs.simulatorUsedFen,
-          latencyMs: customs.simulatorLatencyMs,
-          failure: customs.simulatorFailure,
-        })
-      : null);
+  const adapter = deps.customsQuota ?? customsSimulator(config.quota.customs, policy);
+  const customs = adapter ? { adapter, timeoutMs: config.quota.customs.timeoutMs } : null;
   const checkout = createCheckoutService({
     ordersStore,
     ledger,
     policy,
-    directory: deps.directory,
-    fieldCipher: deps.fieldCipher,
-    accessLog: deps.accessLog,
-    customs: adapter ? { adapter, timeoutMs: customs.timeoutMs } : null,
+    directory,
+    fieldCipher,
+    accessLog,
+    customs,
     clock,
-    holdMs: config.quota.holdMinutes * 60_000,
+    holdMs,
   });
   const lifecycle = createOrderLifecycleService({
     ordersStore,
     ledger,
     policy,
-    fieldCipher: deps.fieldCipher,
-    logger: deps.logger,
+    fieldCipher,
+    logger,
     clock,
-    holdMs: config.quota.holdMinutes * 60_000,
+    holdMs,
   });
-  const quota = createQuotaService({
-    ledger,
-    directory: deps.directory,
-    accessLog: deps.accessLog,
+  const quota = createQuotaService({ ledger, directory, accessLog, clock });
+  const schedule = createSweepSchedule({
+    sweeper: lifecycle,
     clock,
+    logger,
+    intervalMs: config.quota.sweepIntervalMs,
   });
-
-  let timer: NodeJS.Timeout | null = null;
-  let sweeping: Promise<unknown> | null = null;
-  let stopping: AbortController | null = null;
-  const sweepNow = () => {
-    if (sweeping) return;
-    stopping = new AbortController();
-    sweeping = lifecycle
-      .sweep(clock(), stopping.signal)
-      .catch((error: unknown) =>
-        deps.logger.warn({ errorClass: (error as Error)?.constructor?.name }, 'quota sweep failed'),
-      )
-      .finally(() => {
-        sweeping = null;
-      });
-  };
 
   return {
     routes: quotaRoutes({ checkout, lifecycle, quota, policy }),
     lifecycle,
-    policy,
     async ensureIndexes() {
       await ledgerStore.ensureIndexes();
       await ordersStore.ensureIndexes();
     },
-    start() {
-      if (timer) return;
-      timer = setInterval(sweepNow, config.quota.sweepIntervalMs);
-      timer.unref();
-    },
-    async stop() {
-      if (timer) clearInterval(timer);
-      timer = null;
-      stopping?.abort();
-      await sweeping;
-    },
+    start: schedule.start,
+    stop: schedule.stop,
   };
+}
+
+/** The customs quota simulator when configured (development and tests), else none. */
+function customsSimulator(
+  customs: Config['quota']['customs'],
+  policy: CbecPolicy,
+): CustomsQuotaQuery | null {
+  if (customs.mode !== 'simulator') return null;
+  return createCustomsQuotaSimulator({
+    annualLimitFen: (year) => policy.limitsAt(new Date(Date.UTC(year, 6, 1))).annualFen,
+    usedFen: customs.simulatorUsedFen,
+    latencyMs: customs.simulatorLatencyMs,
+    failure: customs.simulatorFailure,
+  });
 }

@@ -1,7 +1,8 @@
 import Joi from 'joi';
-import { defineRoutes, type Role } from '../http/route';
-import type { CheckoutService, VerifyRequest } from './checkout-service';
+import { route, type ResponseDoc, type Role, type RouteDefinition } from '../http/route';
+import type { CheckoutService } from './checkout-service';
 import type { OrderLifecycleService } from './order-lifecycle-service';
+import type { VerifyRequest } from './orders-types';
 import type { QuotaService } from './quota-service';
 import type { CbecPolicy } from './policy';
 
@@ -24,7 +25,7 @@ const fen = Joi.number().integer().min(0).max(MAX_FEN);
 const partnerCode = Joi.string().pattern(/^[A-Za-z0-9_-]{1,32}$/);
 
 function verifySchema(policy: CbecPolicy) {
-  return Joi.object({
+  return Joi.object<VerifyRequest>({
     orderNo: orderNo.required(),
     identityId: Joi.string().uuid().required().description('The buyer (orderer, taxpayer)'),
     payer: Joi.object({
@@ -91,7 +92,7 @@ const verifyView = Joi.object({
   }),
 });
 
-const orderParams = Joi.object({ orderNo: orderNo.required() });
+const orderParams = Joi.object<{ orderNo: string }>({ orderNo: orderNo.required() });
 const statusView = (status: string) =>
   Joi.object({ orderNo: Joi.string(), status: Joi.string().valid(status) });
 const transitionErrors = {
@@ -109,97 +110,110 @@ export function quotaRoutes({
   lifecycle: OrderLifecycleService;
   quota: QuotaService;
   policy: CbecPolicy;
-}) {
-  return defineRoutes([
-    {
-      method: 'post',
-      path: '/v1/checkout/verify',
-      summary: 'Verify buyer, payer, quota and tax; approval reserves the taxable value',
-      tag: TAG,
-      roles: ROLES,
-      body: verifySchema(policy),
-      personalData: {
-        action: 'checkout.verify',
-        fields: [
-          'payer.name',
-          'payer.idNumber',
-          'consignee.name',
-          'consignee.phone',
-          'consignee.address',
-        ],
-      },
-      responses: {
-        200: { description: 'APPROVED or REJECTED with reasons', schema: verifyView },
-        409: { description: 'ORDER_CONFLICT: this orderNo was verified with a different body' },
-      },
-      async handler(_req, res, { input, request }) {
-        res.json(await checkout.verify(input.body as VerifyRequest, request));
-      },
-    },
-    {
-      method: 'post',
-      path: '/v1/orders/:orderNo/confirm',
+}): RouteDefinition[] {
+  return [
+    verifyRoute(checkout, policy),
+    transitionRoute({
+      action: 'confirm',
       summary: 'Payment done: the reservation becomes used quota; declaration and shipment READY',
-      tag: TAG,
-      roles: ROLES,
-      params: orderParams,
-      responses: {
-        200: { description: 'Confirmed', schema: statusView('CONFIRMED') },
-        ...transitionErrors,
-      },
-      async handler(_req, res, { input }) {
-        res.json(await lifecycle.confirm(input.params.orderNo!));
-      },
-    },
-    {
-      method: 'post',
-      path: '/v1/orders/:orderNo/cancel',
+      status: 'CONFIRMED',
+      description: 'Confirmed',
+      move: (orderNo) => lifecycle.confirm(orderNo),
+    }),
+    transitionRoute({
+      action: 'cancel',
       summary: 'Cancel before customs accepted the declaration; releases the quota',
-      tag: TAG,
-      roles: ROLES,
-      params: orderParams,
-      responses: {
-        200: { description: 'Cancelled', schema: statusView('CANCELLED') },
-        ...transitionErrors,
-      },
-      async handler(_req, res, { input }) {
-        res.json(await lifecycle.cancel(input.params.orderNo!));
-      },
-    },
-    {
-      method: 'post',
-      path: '/v1/orders/:orderNo/return',
+      status: 'CANCELLED',
+      description: 'Cancelled',
+      move: (orderNo) => lifecycle.cancel(orderNo),
+    }),
+    transitionRoute({
+      action: 'return',
       summary:
         'A customs-approved return within 30 days of release; the value goes back to the quota',
-      tag: TAG,
-      roles: ROLES,
-      params: orderParams,
-      responses: {
-        200: { description: 'Returned', schema: statusView('RETURNED') },
-        ...transitionErrors,
+      status: 'RETURNED',
+      description: 'Returned',
+      errors: {
         422: { description: 'RETURN_WINDOW_CLOSED: more than 30 days after customs release' },
       },
-      async handler(_req, res, { input }) {
-        res.json(await lifecycle.returnOrder(input.params.orderNo!));
-      },
+      move: (orderNo) => lifecycle.returnOrder(orderNo),
+    }),
+    quotaRoute(quota),
+  ];
+}
+
+function verifyRoute(checkout: CheckoutService, policy: CbecPolicy): RouteDefinition {
+  return route({
+    method: 'post',
+    path: '/v1/checkout/verify',
+    summary: 'Verify buyer, payer, quota and tax; approval reserves the taxable value',
+    tag: TAG,
+    roles: ROLES,
+    body: verifySchema(policy),
+    personalData: {
+      action: 'checkout.verify',
+      fields: [
+        'payer.name',
+        'payer.idNumber',
+        'consignee.name',
+        'consignee.phone',
+        'consignee.address',
+      ],
     },
-    {
-      method: 'get',
-      path: '/v1/identities/:identityId/quota',
-      summary: "The buyer's annual quota for a year (default: this year in Beijing time)",
-      tag: TAG,
-      roles: ROLES,
-      params: Joi.object({ identityId: Joi.string().uuid().required() }),
-      query: Joi.object({ year: Joi.number().integer().min(2016).max(2100) }),
-      responses: {
-        200: { description: 'Quota', schema: quotaView },
-        404: { description: 'NOT_FOUND' },
-      },
-      personalData: { action: 'quota.read', fields: ['quota'] },
-      async handler(_req, res, { input, request }) {
-        const year = input.query.year as number | undefined;
-        res.json(await quota.get(request, input.params.identityId!, year));
-      },
+    responses: {
+      200: { description: 'APPROVED or REJECTED with reasons', schema: verifyView },
+      409: { description: 'ORDER_CONFLICT: this orderNo was verified with a different body' },
     },
-  ]);
+    async handler(_req, res, { input, request }) {
+      res.json(await checkout.verify(input.body, request));
+    },
+  });
+}
+
+/** POST /v1/orders/:orderNo/<action>: one lifecycle step, answered with the new status. */
+function transitionRoute(step: {
+  action: 'confirm' | 'cancel' | 'return';
+  summary: string;
+  status: string;
+  description: string;
+  errors?: Record<number, ResponseDoc>;
+  move(orderNo: string): Promise<{ orderNo: string; status: string }>;
+}): RouteDefinition {
+  return route({
+    method: 'post',
+    path: `/v1/orders/:orderNo/${step.action}`,
+    summary: step.summary,
+    tag: TAG,
+    roles: ROLES,
+    params: orderParams,
+    responses: {
+      200: { description: step.description, schema: statusView(step.status) },
+      ...transitionErrors,
+      ...step.errors,
+    },
+    async handler(_req, res, { input }) {
+      res.json(await step.move(input.params.orderNo));
+    },
+  });
+}
+
+function quotaRoute(quota: QuotaService): RouteDefinition {
+  return route({
+    method: 'get',
+    path: '/v1/identities/:identityId/quota',
+    summary: "The buyer's annual quota for a year (default: this year in Beijing time)",
+    tag: TAG,
+    roles: ROLES,
+    params: Joi.object<{ identityId: string }>({ identityId: Joi.string().uuid().required() }),
+    // Joi converts the query string to a number.
+    query: Joi.object<{ year?: number }>({ year: Joi.number().integer().min(2016).max(2100) }),
+    responses: {
+      200: { description: 'Quota', schema: quotaView },
+      404: { description: 'NOT_FOUND' },
+    },
+    personalData: { action: 'quota.read', fields: ['quota'] },
+    async handler(_req, res, { input, request }) {
+      res.json(await quota.get(request, input.params.identityId, input.query.year));
+    },
+  });
 }

@@ -18,8 +18,9 @@ export type TaxMode =
   | { kind: 'full' };
 
 /**
- * Import taxes of an order (domain reference, section 2). With taxable value
- * T, tariff rate t, consumption-tax rate c and VAT rate v:
+ * Import taxes of an order (Cai Guan Shui [2016] No. 18; rates from the
+ * policy data). With taxable value T, tariff rate t, consumption-tax rate c
+ * and VAT rate v:
  *
  *   tariff      = T x t                       (t = 0 within the limits)
  *   consumption = T x (1 + t) x c / (1 - c)   (composite assessable price x c)

@@ -1,4 +1,19 @@
 import { randomBytes } from 'node:crypto';
+import type { AccessEventInput, AccessLog } from '../../src/audit/audit-types';
+import type { FieldCipher, FieldRef } from '../../src/crypto/field-cipher-types';
+import { DecryptionFailed, ServiceUnavailable } from '../../src/errors';
+import type { RequestContext } from '../../src/http/route';
+import type { IdentityDirectory } from '../../src/identities/identity-directory';
+import { createLogger } from '../../src/logger';
+import { createCheckoutService } from '../../src/quota/checkout-service';
+import type { CustomsQuotaQuery } from '../../src/quota/customs-quota';
+import { createFakeLedgerStore } from '../fakes/ledger-store';
+import { createFakeOrdersStore } from '../fakes/orders-store';
+import { createLedgerService } from '../../src/quota/ledger-service';
+import type { LedgerStore } from '../../src/quota/ledger-store';
+import { createOrderLifecycleService } from '../../src/quota/order-lifecycle-service';
+import type { OrdersStore, VerifyRequest } from '../../src/quota/orders-types';
+import { loadPolicy } from '../../src/quota/policy';
 import type { TestApp } from './test-app';
 import { randomPerson, registration, type Person } from './identity-fixtures';
 
@@ -99,4 +114,153 @@ export function transition(
   action: 'confirm' | 'cancel' | 'return',
 ) {
   return t.http().post(`/v1/orders/${orderNo}/${action}`).set(auth(key));
+}
+
+/**
+ * Checkout and the order lifecycle on in-memory stores (no HTTP, no
+ * database), for unit tests of the use cases. `writes` lists every write in
+ * the order it happened: the access-log event, hold inserts and deletes,
+ * ledger commits (with the status they record) and order records.
+ */
+export function inMemoryCheckout(options: { customsRemainingFen?: number } = {}) {
+  const writes: string[] = [];
+  const events: AccessEventInput[] = [];
+  const world = {
+    now: new Date('2026-06-01T04:00:00Z'),
+    accessLogDown: false,
+  };
+  const orders = createFakeOrdersStore();
+  const ordersStore: OrdersStore = {
+    ...orders,
+    async insertHold(hold) {
+      writes.push('hold');
+      return orders.insertHold(hold);
+    },
+    async deleteHold(orderNo) {
+      if (orders.holds.has(orderNo)) writes.push('drop hold');
+      return orders.deleteHold(orderNo);
+    },
+    async insertOrder(order) {
+      writes.push('order');
+      return orders.insertOrder(order);
+    },
+  };
+  const journal = createFakeLedgerStore();
+  const ledgerStore: LedgerStore = {
+    ...journal,
+    async commit(state, change) {
+      writes.push(`ledger ${change.to}`);
+      return journal.commit(state, change);
+    },
+  };
+  const accessLog: AccessLog = {
+    async record(event) {
+      if (world.accessLogDown) throw new ServiceUnavailable();
+      writes.push('access-log');
+      events.push(event);
+    },
+    subjectRef: (identityId) => `ref-${identityId}`,
+  };
+  const policy = loadPolicy();
+  const ledger = createLedgerService({ ledgerStore, policy });
+  const fieldCipher = createFakeFieldCipher();
+  const clock = () => world.now;
+  const deps = { ordersStore, ledger, policy, fieldCipher, clock, holdMs: 30 * 60_000 };
+  const checkout = createCheckoutService({
+    ...deps,
+    directory: fakeDirectory,
+    accessLog,
+    customs:
+      options.customsRemainingFen === undefined
+        ? null
+        : { adapter: fakeCustoms(options.customsRemainingFen), timeoutMs: 1000 },
+  });
+  const lifecycle = createOrderLifecycleService({ ...deps, logger: createLogger('silent') });
+  return { world, writes, events, orders, journal, ledger, checkout, lifecycle };
+}
+
+/** The one buyer the in-memory directory knows: verified, consented, paying. */
+export const KNOWN_BUYER = {
+  identityId: '6f1c2a9e-3b4d-4c5e-8f70-1a2b3c4d5e6f',
+  payer: { name: 'Test Buyer', idNumber: '11010519491231002X' },
+};
+
+const fakeDirectory: IdentityDirectory = {
+  async findBuyer(identityId) {
+    if (identityId !== KNOWN_BUYER.identityId) return null;
+    return { identityId, userId: 'u-1', verificationStatus: 'VERIFIED', consentRecorded: true };
+  },
+  async payerMatches(identityId, payer) {
+    return (
+      identityId === KNOWN_BUYER.identityId &&
+      payer.name === KNOWN_BUYER.payer.name &&
+      payer.idNumber === KNOWN_BUYER.payer.idNumber
+    );
+  },
+  async revealBuyer() {
+    throw new Error('not used by checkout');
+  },
+};
+
+function fakeCustoms(remainingFen: number): CustomsQuotaQuery {
+  return {
+    name: 'fake',
+    async query({ year }) {
+      return { year, usedFen: 0, remainingFen };
+    },
+  };
+}
+
+/** A verify request of the known buyer: one item of RMB 100 by default. */
+export function verifyRequest(overrides: Partial<VerifyRequest> = {}): VerifyRequest {
+  return {
+    orderNo: newOrderNo(),
+    identityId: KNOWN_BUYER.identityId,
+    payer: { ...KNOWN_BUYER.payer },
+    items: [{ sku: 'SKU-1', name: 'Goods', qty: 1, unitPriceFen: 10_000, category: 'general' }],
+    freightFen: 0,
+    insuranceFen: 0,
+    discountFen: 0,
+    consignee: { name: 'Test Buyer', phone: '+86 000 0000', address: 'Test address 1' },
+    customsCode: 'BROKER1',
+    carrierCode: 'SF',
+    ...overrides,
+  };
+}
+
+export const checkoutContext: RequestContext = {
+  actor: { clientId: 'checkout-client', role: 'checkout', partnerCode: null },
+  requestId: 'req-1',
+  sourceIp: '127.0.0.1',
+  route: '/v1/checkout/verify',
+};
+
+/**
+ * Reversible "encryption" bound to its FieldRef, like the real cipher's AAD:
+ * a ciphertext opened under another ref, or after its subject's key was
+ * destroyed, fails with DecryptionFailed.
+ */
+function createFakeFieldCipher(): FieldCipher {
+  const destroyed = new Set<string>();
+  const prefix = (ref: FieldRef) =>
+    `sealed:${ref.subjectId}/${ref.collection}/${ref.recordId}/${ref.field}:`;
+  async function decrypt(ref: FieldRef, ciphertext: string): Promise<Buffer> {
+    if (destroyed.has(ref.subjectId) || !ciphertext.startsWith(prefix(ref))) {
+      throw new DecryptionFailed();
+    }
+    return Buffer.from(ciphertext.slice(prefix(ref).length), 'base64');
+  }
+  return {
+    async ensureSubjectKey() {},
+    async encrypt(ref, plaintext) {
+      return prefix(ref) + Buffer.from(plaintext).toString('base64');
+    },
+    decrypt,
+    async decryptText(ref, ciphertext) {
+      return (await decrypt(ref, ciphertext)).toString('utf8');
+    },
+    async destroySubjectKey(subjectId) {
+      destroyed.add(subjectId);
+    },
+  };
 }

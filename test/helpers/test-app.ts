@@ -66,7 +66,14 @@ export async function createTestApp(
     clock: options.clock,
     embeddedDatabase: options.embeddedDatabase,
   });
-  await built.start();
+  try {
+    await built.start();
+  } catch (error) {
+    // A start that fails (a test of bad keys, say) must not leave the connection open.
+    await built.stop().catch(() => undefined);
+    await connection.close();
+    throw error;
+  }
   const http = () => request(built.app);
   return {
     ...built,

@@ -1,0 +1,35 @@
+import type { Connection } from 'mongoose';
+import type { Config } from '../config';
+import type { RouteDefinition } from '../http/route';
+import { clientsRoutes } from './clients-routes';
+import { createClientsService, type ClientsService } from './clients-service';
+import { createClientsStore } from './clients-store';
+import type { PartnerCertificates } from './clients-types';
+
+export interface ClientsModuleDeps {
+  connection: Connection;
+}
+
+export interface ClientsModule {
+  routes: RouteDefinition[];
+  ensureIndexes(): Promise<void>;
+  /** For the router: the actor behind an API key, or null. */
+  authenticate: ClientsService['authenticate'];
+  /** For disclosure: the certificate a partner registered, to envelope its payloads. */
+  partnerCertificates: PartnerCertificates;
+}
+
+/** API clients: their keys, roles and partner certificates. */
+export function createClientsModule(
+  deps: ClientsModuleDeps,
+  config: Pick<Config, 'adminApiKey'>,
+): ClientsModule {
+  const clientsStore = createClientsStore(deps.connection);
+  const clients = createClientsService({ clientsStore }, config);
+  return {
+    routes: clientsRoutes(clients),
+    ensureIndexes: () => clientsStore.ensureIndexes(),
+    authenticate: (apiKey) => clients.authenticate(apiKey),
+    partnerCertificates: { certificateOf: (clientId) => clients.certificateOf(clientId) },
+  };
+}

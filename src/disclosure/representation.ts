@@ -1,0 +1,79 @@
+import { AppError } from '../errors';
+import { envelopeFor, SIGNATURE_SCHEME, type PayloadSigner } from './payload-crypto';
+
+/** The media types partners exchange with this service. */
+export const MEDIA = {
+  json: 'application/json',
+  xml: 'application/xml',
+  pkcs7: 'application/pkcs7-mime',
+  pem: 'application/x-pem-file',
+} as const;
+
+/** The forms a payload can take: JSON, the CEB621 XML message, or JSON enveloped to the partner. */
+export type PayloadForm = 'json' | 'xml' | 'pkcs7';
+
+/**
+ * The Accept header's best match among `types`, false when it accepts none.
+ * The HTTP layer supplies it (express's `req.accepts`), so no service reads a request.
+ */
+export type AcceptNegotiator = (types: string[]) => string | false;
+
+/** A JSON payload as sent: plain, or enveloped to the certificate the partner registered. */
+export type JsonRepresentation = { form: 'json' } | { form: 'pkcs7'; recipientPem: string };
+
+/** The exact bytes sent, their type, and the detached signature over those bytes. */
+export interface SignedPayload {
+  body: Buffer;
+  contentType: string;
+  /** Detached CMS SignedData over `body`, DER, base64. */
+  signature: string;
+  signatureScheme: string;
+  certificateFingerprint: string;
+}
+
+/** The partner's preferred form among those `offered`, or 406 NOT_ACCEPTABLE. */
+export function preferredForm<F extends PayloadForm>(
+  accepts: AcceptNegotiator,
+  offered: readonly F[],
+): F {
+  const type = accepts(offered.map((form) => MEDIA[form]));
+  const chosen = offered.find((form) => MEDIA[form] === type);
+  if (!chosen) {
+    throw new AppError(
+      'NOT_ACCEPTABLE',
+      406,
+      'None of the accepted media types can be produced here.',
+    );
+  }
+  return chosen;
+}
+
+function signed(signer: PayloadSigner, body: Buffer, contentType: string): SignedPayload {
+  return {
+    body,
+    contentType,
+    signature: signer.sign(body),
+    signatureScheme: SIGNATURE_SCHEME,
+    certificateFingerprint: signer.certificateFingerprint,
+  };
+}
+
+/** Serialises once and signs those exact bytes (the envelope, when enveloped). */
+export function signJson(
+  signer: PayloadSigner,
+  representation: JsonRepresentation,
+  value: unknown,
+): SignedPayload {
+  const json = Buffer.from(JSON.stringify(value), 'utf8');
+  return representation.form === 'pkcs7'
+    ? signed(
+        signer,
+        envelopeFor(representation.recipientPem, json),
+        `${MEDIA.pkcs7}; smime-type=enveloped-data`,
+      )
+    : signed(signer, json, `${MEDIA.json}; charset=utf-8`);
+}
+
+export function signXml(signer: PayloadSigner, xml: string): SignedPayload {
+  return signed(signer, Buffer.from(xml, 'utf8'), `${MEDIA.xml}; charset=utf-8`);
+}

@@ -1,0 +1,137 @@
+import { Conflict, NotFound, Unprocessable } from '../errors';
+import type { LedgerEntry, LedgerStatus } from './ledger';
+import { decideTransition, type TransitionOptions } from './ledger-decisions';
+import type { LedgerService } from './ledger-service';
+import type { LifecycleOrder } from './order-lifecycle-types';
+import { holdForListeners, type OrderListeners } from './order-listeners';
+import { lifecycleView } from './order-view';
+import type { OrderRecord, OrdersStore } from './orders-types';
+import type { CbecPolicy } from './policy';
+
+/** An order's steps after checkout: confirm, cancel, return (HTTP) and customs' answers. */
+export interface OrderTransitions {
+  confirm(orderNo: string): Promise<{ orderNo: string; status: 'CONFIRMED' }>;
+  cancel(orderNo: string): Promise<{ orderNo: string; status: 'CANCELLED' }>;
+  returnOrder(orderNo: string): Promise<{ orderNo: string; status: 'RETURNED' }>;
+  markCustomsAccepted(orderNo: string, releasedAt: Date): Promise<LifecycleOrder>;
+  markCustomsRejected(orderNo: string): Promise<LifecycleOrder>;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+function invalidTransition(from: LedgerStatus | null, message: string): Conflict {
+  const error = new Conflict('INVALID_STATE_TRANSITION', message);
+  // The current status is one of a closed list, never request data.
+  error.details.push({ path: 'status', message: `is ${from ?? 'PENDING'}` });
+  return error;
+}
+
+/**
+ * Moves an order to `to` with one ledger commit: the ledger holds every
+ * order's status and serialises all changes of one buyer's year, so two
+ * racing transitions of one order cannot both win.
+ */
+export async function moveOrder(
+  ledger: LedgerService,
+  order: OrderRecord,
+  to: LedgerStatus,
+  options: TransitionOptions,
+): Promise<{ entry: LedgerEntry; kind: 'moved' | 'already' }> {
+  if (order.result.decision === 'REJECTED') {
+    throw invalidTransition('REJECTED', 'The order was rejected at checkout.');
+  }
+  const { result } = await ledger.update(
+    order.identityId,
+    order.quotaYear,
+    order.orderedAt,
+    decideTransition(order.orderNo, to, options),
+  );
+  if (result.kind === 'window-closed') {
+    throw new Unprocessable(
+      'RETURN_WINDOW_CLOSED',
+      'A return is allowed only within the return window after customs release.',
+    );
+  }
+  if (result.kind === 'invalid') {
+    throw invalidTransition(result.from, `The order cannot move to ${to} from its current status.`);
+  }
+  return { entry: result.entry, kind: result.kind };
+}
+
+/** Open while `now` is at most `returnWindowDays` after customs released the goods. */
+export function returnWindowOpen(returnWindowDays: number, now: Date) {
+  const windowMs = returnWindowDays * DAY_MS;
+  return (entry: LedgerEntry) =>
+    entry.releasedAt !== null && now.getTime() - entry.releasedAt.getTime() <= windowMs;
+}
+
+interface TransitionDeps {
+  ordersStore: OrdersStore;
+  ledger: LedgerService;
+  policy: CbecPolicy;
+  listeners: OrderListeners;
+  clock: () => Date;
+}
+
+export function createOrderTransitions(deps: TransitionDeps): OrderTransitions {
+  return {
+    confirm: (orderNo) => confirm(deps, orderNo),
+    cancel: (orderNo) => cancel(deps, orderNo),
+    returnOrder: (orderNo) => returnOrder(deps, orderNo),
+    async markCustomsAccepted(orderNo, releasedAt) {
+      const order = await loadOrder(deps, orderNo);
+      const moved = await moveOrder(deps.ledger, order, 'CUSTOMS_RELEASED', {
+        now: deps.clock(),
+        releasedAt,
+      });
+      return lifecycleView(order, moved.entry);
+    },
+    async markCustomsRejected(orderNo) {
+      const order = await loadOrder(deps, orderNo);
+      const moved = await moveOrder(deps.ledger, order, 'CUSTOMS_REJECTED', { now: deps.clock() });
+      return lifecycleView(order, moved.entry);
+    },
+  };
+}
+
+async function loadOrder({ ordersStore }: TransitionDeps, orderNo: string): Promise<OrderRecord> {
+  const order = await ordersStore.findOrder(orderNo);
+  if (!order) throw new NotFound('order');
+  return order;
+}
+
+async function confirm(deps: TransitionDeps, orderNo: string) {
+  const now = deps.clock();
+  const order = await loadOrder(deps, orderNo);
+  const { entry } = await moveOrder(deps.ledger, order, 'CONFIRMED', { now });
+  // Also on a repeated confirm: listeners are idempotent, and this is how a failed one is retried.
+  await deps.listeners.notify('confirmed', order, entry);
+  return { orderNo, status: 'CONFIRMED' as const };
+}
+
+async function cancel(deps: TransitionDeps, orderNo: string) {
+  const { ordersStore, ledger } = deps;
+  const now = deps.clock();
+  const order = await loadOrder(deps, orderNo);
+  // A cancellation owes the listeners a call: hold the order until they ran.
+  const held =
+    order.result.decision === 'APPROVED' && (await holdForListeners(ordersStore, order, now));
+  let moved;
+  try {
+    moved = await moveOrder(ledger, order, 'CANCELLED', { now });
+  } catch (error) {
+    // Not cancellable: an approved order still holds its own hold, this one goes.
+    if (held && error instanceof Conflict) await ordersStore.deleteHold(orderNo);
+    throw error;
+  }
+  await deps.listeners.notify('cancelled', order, moved.entry);
+  return { orderNo, status: 'CANCELLED' as const };
+}
+
+async function returnOrder(deps: TransitionDeps, orderNo: string) {
+  const now = deps.clock();
+  const order = await loadOrder(deps, orderNo);
+  const windowOpen = returnWindowOpen(deps.policy.returnWindowDays, now);
+  await moveOrder(deps.ledger, order, 'RETURNED', { now, windowOpen });
+  return { orderNo, status: 'RETURNED' as const };
+}

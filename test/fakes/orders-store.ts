@@ -1,0 +1,55 @@
+import type { HoldRecord, OrderRecord, OrdersStore } from '../../src/quota/orders-types';
+
+/**
+ * An in-memory OrdersStore for unit tests: insert-only orders and holds keyed
+ * by order number, as the real store keeps them.
+ */
+export interface FakeOrdersStore extends OrdersStore {
+  orders: Map<string, OrderRecord>;
+  holds: Map<string, HoldRecord>;
+}
+
+export function createFakeOrdersStore(): FakeOrdersStore {
+  const orders = new Map<string, OrderRecord>();
+  const holds = new Map<string, HoldRecord>();
+
+  function insertOnce<T>(map: Map<string, T>, orderNo: string, value: T) {
+    if (map.has(orderNo)) return 'duplicate' as const;
+    map.set(orderNo, structuredClone(value));
+    return 'inserted' as const;
+  }
+
+  return {
+    orders,
+    holds,
+    async findOrder(orderNo) {
+      const found = orders.get(orderNo);
+      return found ? structuredClone(found) : null;
+    },
+    async insertOrder(order) {
+      return insertOnce(orders, order.orderNo, order);
+    },
+    async findHold(orderNo) {
+      const found = holds.get(orderNo);
+      return found ? structuredClone(found) : null;
+    },
+    async insertHold(hold) {
+      return insertOnce(holds, hold.orderNo, hold);
+    },
+    async deleteHold(orderNo) {
+      holds.delete(orderNo);
+    },
+    async setHoldDue(orderNo, dueAt) {
+      const hold = holds.get(orderNo);
+      if (hold) hold.dueAt = dueAt;
+    },
+    async listDueHolds(now, after, limit) {
+      return [...holds.values()]
+        .filter((hold) => hold.dueAt <= now && (after === null || hold.orderNo > after))
+        .sort((a, b) => (a.orderNo < b.orderNo ? -1 : 1))
+        .slice(0, limit)
+        .map((hold) => structuredClone(hold));
+    },
+    async ensureIndexes() {},
+  };
+}
