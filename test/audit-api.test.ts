@@ -1,5 +1,6 @@
 import { auth } from './helpers/checkout-fixtures';
 import { ADMIN_KEY, createTestApp, type TestApp } from './helpers/test-app';
+import { expectNothingStoredInPlaintext } from './helpers/plaintext-scan';
 
 let t: TestApp;
 let auditor: { id: string; apiKey: string };
@@ -315,4 +316,8 @@ describe('GET /v1/audit-events/export', () => {
       .expect(400);
     expect(response.body.error.details[0].path).toBe('format');
   });
+});
+
+it('when every test above has run, then nothing personal is stored in plaintext', async () => {
+  await expectNothingStoredInPlaintext(t.connection);
 });

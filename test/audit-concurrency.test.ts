@@ -1,5 +1,6 @@
 import { auth } from './helpers/checkout-fixtures';
 import { createTestApp, freshDatabaseName, type TestApp } from './helpers/test-app';
+import { expectNothingStoredInPlaintext } from './helpers/plaintext-scan';
 
 let first: TestApp;
 let second: TestApp;
@@ -52,4 +53,8 @@ it('when two instances write at once, then each keeps its own gap-free chain and
     expect(response.body).toMatchObject({ ok: true, streams: 2 });
     expect(response.body.firstInvalid).toBeUndefined();
   }
+});
+
+it('when every test above has run, then nothing personal is stored in plaintext', async () => {
+  await expectNothingStoredInPlaintext(first.connection);
 });

@@ -1,5 +1,6 @@
 import { auth } from './helpers/checkout-fixtures';
 import { createTestApp, type TestApp } from './helpers/test-app';
+import { expectNothingStoredInPlaintext } from './helpers/plaintext-scan';
 
 /**
  * Audit writes are made to fail for real, without mocking the database: a
@@ -84,4 +85,8 @@ it('when a write failed, then the next access is recorded on a fresh stream and 
   await events().deleteMany({ hash: { $exists: false } });
   const clean = await t.http().get('/v1/audit-events/verify').set(auth(auditorKey)).expect(200);
   expect(clean.body).toMatchObject({ ok: true });
+});
+
+it('when every test above has run, then nothing personal is stored in plaintext', async () => {
+  await expectNothingStoredInPlaintext(t.connection);
 });

@@ -1,6 +1,7 @@
 import { eventHash } from '../src/audit/audit-chain';
 import { auth } from './helpers/checkout-fixtures';
 import { createTestApp, freshDatabaseName, type TestApp } from './helpers/test-app';
+import { expectNothingStoredInPlaintext } from './helpers/plaintext-scan';
 
 /**
  * Tampering is done directly in the database, as an attacker with database
@@ -246,4 +247,8 @@ it('when the live stream is edited, then verify names that event too', async () 
     reason: 'HASH_MISMATCH',
   });
   expect(restored.body.ok).toBe(true);
+});
+
+it('when every test above has run, then nothing personal is stored in plaintext', async () => {
+  await expectNothingStoredInPlaintext(live.connection);
 });

@@ -12,6 +12,7 @@ import { loadAuditKeys } from '../src/audit/audit-keys';
 import { AppError, NotFound } from '../src/errors';
 import { createLogger } from '../src/logger';
 import { createTestApp, type TestApp } from './helpers/test-app';
+import { expectNothingStoredInPlaintext } from './helpers/plaintext-scan';
 
 /**
  * The recording surface other capabilities call (AccessLog and its helpers),
@@ -252,4 +253,8 @@ describe('ChainWriter', () => {
     await events().deleteOne({ _id: `${stream}:3` } as never);
     await writer.stop();
   });
+});
+
+it('when every test above has run, then nothing personal is stored in plaintext', async () => {
+  await expectNothingStoredInPlaintext(t.connection);
 });

@@ -7,7 +7,10 @@ import {
   type Buyer,
 } from './helpers/checkout-fixtures';
 import { randomPerson } from './helpers/identity-fixtures';
-import { findPlaintextPersonalData } from './helpers/plaintext-scan';
+import {
+  findPlaintextPersonalData,
+  expectNothingStoredInPlaintext,
+} from './helpers/plaintext-scan';
 import { createTestApp, type TestApp } from './helpers/test-app';
 
 let t: TestApp;
@@ -503,6 +506,7 @@ describe('customs quota query', () => {
       ).expect(200);
       expect(big.body).toMatchObject({ decision: 'REJECTED', quotaSource: 'CUSTOMS' });
       expect(big.body.reasons[0].code).toBe('ANNUAL_LIMIT_EXCEEDED');
+      await expectNothingStoredInPlaintext(c.connection);
     } finally {
       await c.close();
     }
@@ -522,6 +526,7 @@ describe('customs quota query', () => {
       const b = await registerBuyer(c, checkout);
       const response = await verify(c, checkout, orderBody(b)).expect(200);
       expect(response.body).toMatchObject({ decision: 'APPROVED', quotaSource: 'LOCAL' });
+      await expectNothingStoredInPlaintext(c.connection);
     } finally {
       await c.close();
     }
@@ -545,3 +550,7 @@ function withCheck(first17: string): string {
   const sum = [...first17].reduce((total, digit, i) => total + Number(digit) * WEIGHTS[i]!, 0);
   return first17 + CHECK[sum % 11];
 }
+
+it('when every test above has run, then nothing personal is stored in plaintext', async () => {
+  await expectNothingStoredInPlaintext(t.connection);
+});

@@ -1,13 +1,13 @@
 import { partnerKeyPair } from './helpers/disclosure-fixtures';
 import { ADMIN_KEY, createTestApp, type TestApp } from './helpers/test-app';
+import { expectNothingStoredInPlaintext } from './helpers/plaintext-scan';
+import { auth } from './helpers/auth';
 
 let t: TestApp;
 beforeAll(async () => {
   t = await createTestApp();
 });
 afterAll(() => t.close());
-
-const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
 
 describe('POST /v1/clients', () => {
   it('when the admin registers a carrier, then it answers 201 with a key shown once', async () => {
@@ -201,4 +201,8 @@ describe('PUT /v1/clients/{id}/certificate', () => {
       .expect(403);
     expect(response.body.error.code).toBe('FORBIDDEN');
   });
+});
+
+it('when every test above has run, then nothing personal is stored in plaintext', async () => {
+  await expectNothingStoredInPlaintext(t.connection);
 });

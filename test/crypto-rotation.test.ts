@@ -8,6 +8,8 @@ import { connectDatabase } from '../src/db/connection';
 import { createLogger } from '../src/logger';
 import { randomPerson, registration } from './helpers/identity-fixtures';
 import { createTestApp, type TestApp } from './helpers/test-app';
+import { expectNothingStoredInPlaintext } from './helpers/plaintext-scan';
+import { auth } from './helpers/auth';
 
 /**
  * Rotation runs as the CLI does: in another "process" (its own connection
@@ -27,8 +29,7 @@ afterAll(async () => {
   await t.close();
 });
 
-const auth = { Authorization: '' };
-const headers = () => ({ ...auth, Authorization: `Bearer ${checkout}` });
+const headers = () => auth(checkout);
 
 async function cliCrypto(): Promise<CryptoModule> {
   const connection = await connectDatabase(process.env.MONGODB_URI!, {
@@ -195,4 +196,8 @@ describe('KEK rotation', () => {
     expect(key!.kekVersion).toBe(4);
     await expectAllReadable([fresh!]);
   });
+});
+
+it('when every test above has run, then nothing personal is stored in plaintext', async () => {
+  await expectNothingStoredInPlaintext(t.connection);
 });

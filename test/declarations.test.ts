@@ -11,6 +11,7 @@ import {
   type PartnerKeyPair,
 } from './helpers/disclosure-fixtures';
 import { ADMIN_KEY, createTestApp, type TestApp } from './helpers/test-app';
+import { expectNothingStoredInPlaintext } from './helpers/plaintext-scan';
 
 let t: TestApp;
 let checkout: string;
@@ -730,4 +731,8 @@ describe('receipts and the access log', () => {
     ).toBe(0);
     await eventsCollection.deleteOne({ _id: `${position.stream}:${position.seq}` } as never);
   });
+});
+
+it('when every test above has run, then nothing personal is stored in plaintext', async () => {
+  await expectNothingStoredInPlaintext(t.connection);
 });

@@ -1,4 +1,5 @@
 import { ADMIN_KEY, createTestApp, type TestApp } from './helpers/test-app';
+import { expectNothingStoredInPlaintext } from './helpers/plaintext-scan';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -187,4 +188,8 @@ describe('rate limiting', () => {
       await limited.close();
     }
   });
+});
+
+it('when every test above has run, then nothing personal is stored in plaintext', async () => {
+  await expectNothingStoredInPlaintext(t.connection);
 });

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ADMIN_KEY, createTestApp, type TestApp } from './helpers/test-app';
+import { expectNothingStoredInPlaintext } from './helpers/plaintext-scan';
 
 /**
  * Client errors found by a security review that the service answered with
@@ -126,4 +127,8 @@ describe('X-Request-Id that could be a phone or an id number', () => {
       .expect(200);
     expect(response.headers['x-request-id']).toBe('trace-ab12-7f3e');
   });
+});
+
+it('when every test above has run, then nothing personal is stored in plaintext', async () => {
+  await expectNothingStoredInPlaintext(t.connection);
 });

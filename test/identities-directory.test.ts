@@ -7,6 +7,8 @@ import { createIdentitiesModule, type IdentitiesModule } from '../src/identities
 import { createLogger } from '../src/logger';
 import { idNumberFor, randomPerson, registration, type Person } from './helpers/identity-fixtures';
 import { createTestApp, type TestApp } from './helpers/test-app';
+import { expectNothingStoredInPlaintext } from './helpers/plaintext-scan';
+import { auth } from './helpers/auth';
 
 let t: TestApp;
 let checkout: string;
@@ -17,13 +19,11 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const auth = () => ({ Authorization: `Bearer ${checkout}` });
-
 async function register(person: Person): Promise<string> {
   const response = await t
     .http()
     .post('/v1/identities')
-    .set(auth())
+    .set(auth(checkout))
     .send(registration(person))
     .expect(201);
   return response.body.identityId;
@@ -43,7 +43,7 @@ describe('IdentityDirectory (for checkout and disclosure)', () => {
 
   it('when the identity is unknown or deleted, then findBuyer is null', async () => {
     const identityId = await register(randomPerson());
-    await t.http().delete(`/v1/identities/${identityId}`).set(auth()).expect(204);
+    await t.http().delete(`/v1/identities/${identityId}`).set(auth(checkout)).expect(204);
     expect(await t.identityDirectory.findBuyer(identityId)).toBeNull();
     expect(await t.identityDirectory.findBuyer('6a1f8f0e-7f5e-4a0e-9d7c-9a1c3f0b2d11')).toBeNull();
   });
@@ -82,7 +82,7 @@ describe('IdentityDirectory (for checkout and disclosure)', () => {
   it('when the identity was deleted, then payerMatches is false', async () => {
     const person = randomPerson();
     const identityId = await register(person);
-    await t.http().delete(`/v1/identities/${identityId}`).set(auth()).expect(204);
+    await t.http().delete(`/v1/identities/${identityId}`).set(auth(checkout)).expect(204);
     expect(
       await t.identityDirectory.payerMatches(identityId, {
         name: person.name,
@@ -99,7 +99,7 @@ describe('IdentityDirectory (for checkout and disclosure)', () => {
       idNumber: person.idNumber,
       phone: person.phone,
     });
-    await t.http().delete(`/v1/identities/${identityId}`).set(auth()).expect(204);
+    await t.http().delete(`/v1/identities/${identityId}`).set(auth(checkout)).expect(204);
     await expect(t.identityDirectory.revealBuyer(identityId)).rejects.toMatchObject({
       name: 'DecryptionFailed',
       status: 500,
@@ -119,7 +119,7 @@ describe('IdentityDirectory (for checkout and disclosure)', () => {
     };
     const ciphertext = await t.fieldCipher.encrypt(ref, '北京市朝阳区某路1号');
     expect(await t.fieldCipher.decryptText(ref, ciphertext)).toBe('北京市朝阳区某路1号');
-    await t.http().delete(`/v1/identities/${identityId}`).set(auth()).expect(204);
+    await t.http().delete(`/v1/identities/${identityId}`).set(auth(checkout)).expect(204);
     await expect(t.fieldCipher.decryptText(ref, ciphertext)).rejects.toMatchObject({
       name: 'DecryptionFailed',
     });
@@ -257,4 +257,8 @@ describe('identities service with its access log and disclosure receipts', () =>
       },
     ]);
   });
+});
+
+it('when every test above has run, then nothing personal is stored in plaintext', async () => {
+  await expectNothingStoredInPlaintext(t.connection);
 });

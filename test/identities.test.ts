@@ -8,6 +8,8 @@ import {
   withCheckCharacter,
   type Person,
 } from './helpers/identity-fixtures';
+import { expectNothingStoredInPlaintext } from './helpers/plaintext-scan';
+import { auth } from './helpers/auth';
 
 let t: TestApp;
 let checkout: string;
@@ -21,8 +23,6 @@ beforeAll(async () => {
   auditor = (await t.clientKey('auditor')).apiKey;
 });
 afterAll(() => t.close());
-
-const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
 
 function remember(person: Person): Person {
   secrets.add(person.name);
@@ -39,14 +39,9 @@ function person(overrides: Partial<Person> = {}): Person {
   return remember(randomPerson(overrides));
 }
 
-async function register(who: Person, extra: Record<string, unknown> = {}, status = 201) {
-  const response = await t
-    .http()
-    .post('/v1/identities')
-    .set(auth(checkout))
-    .send(registration(who, extra))
-    .expect(status);
-  return response.body;
+/** POST /v1/identities; the caller asserts the status. */
+function register(who: Person, extra: Record<string, unknown> = {}) {
+  return t.http().post('/v1/identities').set(auth(checkout)).send(registration(who, extra));
 }
 
 async function auditEvents(query: Record<string, string>) {
@@ -67,7 +62,7 @@ describe('POST /v1/identities', () => {
       idNumber: idNumberFor({ birth: '19800101', sequence: '123' }),
     });
     secrets.add('13812345678');
-    const body = await register(who);
+    const body = (await register(who).expect(201)).body;
     expect(body).toEqual({
       identityId: expect.stringMatching(/^[0-9a-f-]{36}$/),
       userId: who.userId,
@@ -91,14 +86,15 @@ describe('POST /v1/identities', () => {
     ['欧阳', '欧*'],
     ['阿依古丽·买买提', '阿*******'],
   ])('when the name is %s, then it is masked as %s', async (name, expected) => {
-    const body = await register(person({ name }));
+    const body = (await register(person({ name })).expect(201)).body;
     expect(body.nameMasked).toBe(expected);
   });
 
   it('when the same user registers the same id number again, then 200 with the same identityId', async () => {
     const who = person();
-    const first = await register(who);
-    const again = await register({ ...who, idNumber: who.idNumber.replace('X', 'x') }, {}, 200);
+    const first = (await register(who).expect(201)).body;
+    const again = (await register({ ...who, idNumber: who.idNumber.replace('X', 'x') }).expect(200))
+      .body;
     expect(again.identityId).toBe(first.identityId);
     expect(await t.connection.collection('identities').countDocuments({ userId: who.userId })).toBe(
       1,
@@ -107,8 +103,8 @@ describe('POST /v1/identities', () => {
 
   it('when two users register the same person, then each gets an identity of its own', async () => {
     const who = person();
-    const first = await register(who);
-    const second = await register({ ...who, userId: `${who.userId}-other` });
+    const first = (await register(who).expect(201)).body;
+    const second = (await register({ ...who, userId: `${who.userId}-other` }).expect(201)).body;
     expect(second.identityId).not.toBe(first.identityId);
   });
 
@@ -132,13 +128,15 @@ describe('POST /v1/identities', () => {
       phone: '13900000000',
       birth: '18800101',
     });
-    const old = await register({
-      userId: 'std-1',
-      name: '李四',
-      idNumber: '440524188001010014',
-      phone: '13900000000',
-      birth: '18800101',
-    });
+    const old = (
+      await register({
+        userId: 'std-1',
+        name: '李四',
+        idNumber: '440524188001010014',
+        phone: '13900000000',
+        birth: '18800101',
+      }).expect(201)
+    ).body;
     expect(old.flags).toEqual(['UNKNOWN_DIVISION_CODE']);
     remember({
       userId: 'u',
@@ -147,13 +145,15 @@ describe('POST /v1/identities', () => {
       phone: '13900000001',
       birth: '19491231',
     });
-    const withX = await register({
-      userId: 'std-2',
-      name: '赵五',
-      idNumber: '11010519491231002x',
-      phone: '13900000001',
-      birth: '19491231',
-    });
+    const withX = (
+      await register({
+        userId: 'std-2',
+        name: '赵五',
+        idNumber: '11010519491231002x',
+        phone: '13900000001',
+        birth: '19491231',
+      }).expect(201)
+    ).body;
     expect(withX.flags).toEqual([]);
     expect(withX.idNumberMasked).toBe('110***********002X');
   });
@@ -252,7 +252,7 @@ describe('POST /v1/identities', () => {
 
   it('when the phone has +86 and spaces, then it is accepted and normalised', async () => {
     const who = person({ phone: '13912345678' });
-    const body = await register({ ...who, phone: '+86 139 1234 5678' });
+    const body = (await register({ ...who, phone: '+86 139 1234 5678' }).expect(201)).body;
     expect(body.phoneMasked).toBe('139****5678');
   });
 
@@ -322,7 +322,9 @@ describe('POST /v1/identities', () => {
   it('when the subject is under 14 with guardian consent, then 201 and the consent is in the export', async () => {
     const birth = beijingDateYearsAgo(5);
     const child = person({ birth, idNumber: idNumberFor({ birth }) });
-    const body = await register(child, { consent: { ...CONSENT, guardianConsent: true } });
+    const body = (
+      await register(child, { consent: { ...CONSENT, guardianConsent: true } }).expect(201)
+    ).body;
     expect(body.age).toBe(5);
     const exported = await t
       .http()
@@ -340,13 +342,13 @@ describe('POST /v1/identities', () => {
   it('when the subject turns 14 today (Beijing), then no guardian consent is needed', async () => {
     const birth = beijingDateYearsAgo(14);
     const teen = person({ birth, idNumber: idNumberFor({ birth }) });
-    const body = await register(teen);
+    const body = (await register(teen).expect(201)).body;
     expect(body.age).toBe(14);
   });
 
   it('when a user registers someone else, then the relation and the registering user are recorded', async () => {
     const who = person();
-    const body = await register(who, { relation: 'other' });
+    const body = (await register(who, { relation: 'other' }).expect(201)).body;
     expect(body.relation).toBe('other');
     const exported = await t
       .http()
@@ -367,7 +369,7 @@ describe('POST /v1/identities', () => {
   });
 
   it('when a registration succeeds, then an identity.create SUCCESS event is in the access log', async () => {
-    const body = await register(person());
+    const body = (await register(person()).expect(201)).body;
     const events = await auditEvents({ identityId: body.identityId, action: 'identity.create' });
     expect(events).toEqual([
       expect.objectContaining({ outcome: 'SUCCESS', fields: ['name', 'idNumber', 'phone'] }),
@@ -377,12 +379,16 @@ describe('POST /v1/identities', () => {
 
 describe('identity verification provider (simulator)', () => {
   it('when the simulator answers a mismatch (sequence 999), then status MISMATCH', async () => {
-    const body = await register(person({ idNumber: idNumberFor({ sequence: '999' }) }));
+    const body = (
+      await register(person({ idNumber: idNumberFor({ sequence: '999' }) })).expect(201)
+    ).body;
     expect(body.status).toBe('MISMATCH');
   });
 
   it('when the provider is unreachable (sequence 998), then status UNVERIFIED', async () => {
-    const body = await register(person({ idNumber: idNumberFor({ sequence: '998' }) }));
+    const body = (
+      await register(person({ idNumber: idNumberFor({ sequence: '998' }) })).expect(201)
+    ).body;
     expect(body.status).toBe('UNVERIFIED');
   });
 
@@ -399,6 +405,7 @@ describe('identity verification provider (simulator)', () => {
         .expect(201);
       expect(response.body.status).toBe('UNVERIFIED');
       expect(Date.now() - started).toBeLessThan(1500);
+      await expectNothingStoredInPlaintext(slow.connection);
     } finally {
       await slow.close();
     }
@@ -415,6 +422,7 @@ describe('identity verification provider (simulator)', () => {
         .send(registration(person()))
         .expect(201);
       expect(response.body.status).toBe('UNVERIFIED');
+      await expectNothingStoredInPlaintext(failing.connection);
     } finally {
       await failing.close();
     }
@@ -424,7 +432,7 @@ describe('identity verification provider (simulator)', () => {
 describe('GET /v1/identities/{id}', () => {
   it('when the identity exists, then the masked view, and an identity.read event', async () => {
     const who = person();
-    const created = await register(who);
+    const created = (await register(who).expect(201)).body;
     const response = await t
       .http()
       .get(`/v1/identities/${created.identityId}`)
@@ -453,7 +461,7 @@ describe('GET /v1/identities/{id}', () => {
   it.each(['admin', 'auditor', 'customs', 'carrier'])(
     'when a %s client reads an identity, then 403 and a DENIED event',
     async (role) => {
-      const created = await register(person());
+      const created = (await register(person()).expect(201)).body;
       const partner = role === 'customs' || role === 'carrier' ? 'P1' : undefined;
       const client = await t.clientKey(role, partner);
       const response = await t
@@ -479,7 +487,7 @@ describe('GET /v1/identities/{id}', () => {
 describe('PATCH /v1/identities/{id}', () => {
   it('when the phone and name are corrected, then the masked view changes and the fields are re-encrypted', async () => {
     const who = person();
-    const created = await register(who);
+    const created = (await register(who).expect(201)).body;
     const before = await t.connection.collection('identities').findOne({ id: created.identityId });
     const next = person({ name: '欧阳修文', phone: '13698765432' });
     const response = await t
@@ -514,7 +522,7 @@ describe('PATCH /v1/identities/{id}', () => {
   });
 
   it('when the body is empty, then 400', async () => {
-    const created = await register(person());
+    const created = (await register(person()).expect(201)).body;
     const response = await t
       .http()
       .patch(`/v1/identities/${created.identityId}`)
@@ -525,7 +533,7 @@ describe('PATCH /v1/identities/{id}', () => {
   });
 
   it('when the id number is sent, then 400 on path idNumber (it cannot be corrected here)', async () => {
-    const created = await register(person());
+    const created = (await register(person()).expect(201)).body;
     const response = await t
       .http()
       .patch(`/v1/identities/${created.identityId}`)
@@ -548,7 +556,7 @@ const JPEG = Buffer.concat([
 describe('photos and export', () => {
   it('when front and back photos are uploaded, then 204 and only the export returns them', async () => {
     const who = person();
-    const created = await register(who);
+    const created = (await register(who).expect(201)).body;
     await t
       .http()
       .put(`/v1/identities/${created.identityId}/photos/front`)
@@ -591,7 +599,7 @@ describe('photos and export', () => {
   });
 
   it('when the body is not really a PNG, then 400 on path body', async () => {
-    const created = await register(person());
+    const created = (await register(person()).expect(201)).body;
     const response = await t
       .http()
       .put(`/v1/identities/${created.identityId}/photos/front`)
@@ -603,7 +611,7 @@ describe('photos and export', () => {
   });
 
   it('when a JPEG is declared as PNG, then 400 on path body', async () => {
-    const created = await register(person());
+    const created = (await register(person()).expect(201)).body;
     await t
       .http()
       .put(`/v1/identities/${created.identityId}/photos/front`)
@@ -614,7 +622,7 @@ describe('photos and export', () => {
   });
 
   it('when the content type is not an image, then 415', async () => {
-    const created = await register(person());
+    const created = (await register(person()).expect(201)).body;
     const response = await t
       .http()
       .put(`/v1/identities/${created.identityId}/photos/front`)
@@ -644,13 +652,14 @@ describe('photos and export', () => {
         .send(big)
         .expect(413);
       expect(response.body.error.code).toBe('PAYLOAD_TOO_LARGE');
+      await expectNothingStoredInPlaintext(small.connection);
     } finally {
       await small.close();
     }
   });
 
   it('when the side is neither front nor back, then 400 on path side', async () => {
-    const created = await register(person());
+    const created = (await register(person()).expect(201)).body;
     const response = await t
       .http()
       .put(`/v1/identities/${created.identityId}/photos/left`)
@@ -664,7 +673,7 @@ describe('photos and export', () => {
 
 describe('DELETE /v1/identities/{id}', () => {
   it('when an identity is deleted, then 204, later reads 404, and the subject key is destroyed', async () => {
-    const created = await register(person());
+    const created = (await register(person()).expect(201)).body;
     await t.http().delete(`/v1/identities/${created.identityId}`).set(auth(checkout)).expect(204);
     for (const path of ['', '/export']) {
       const response = await t
@@ -685,7 +694,7 @@ describe('DELETE /v1/identities/{id}', () => {
 
   it('when identity documents saved before a delete are restored, then they stay unreadable', async () => {
     const who = person();
-    const created = await register(who);
+    const created = (await register(who).expect(201)).body;
     await t
       .http()
       .put(`/v1/identities/${created.identityId}/photos/front`)
@@ -767,4 +776,8 @@ describe('stored data', () => {
     const leaked = [...secrets].filter((secret) => everything.includes(secret));
     expect(leaked).toEqual([]);
   });
+});
+
+it('when every test above has run, then nothing personal is stored in plaintext', async () => {
+  await expectNothingStoredInPlaintext(t.connection);
 });

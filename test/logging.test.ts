@@ -1,6 +1,7 @@
 import { ADMIN_KEY, createTestApp, type TestApp } from './helpers/test-app';
 import { REDACTED_PATHS, createLogger } from '../src/logger';
 import { Writable } from 'node:stream';
+import { expectNothingStoredInPlaintext } from './helpers/plaintext-scan';
 
 // A synthetic but valid resident id number (GB 11643 check character correct).
 const ID_NUMBER = '11010519491231002X';
@@ -57,4 +58,8 @@ describe('logs keep personal data out', () => {
     expect(line).toContain('[REDACTED]');
     expect(REDACTED_PATHS).toContain('*.idNumber');
   });
+});
+
+it('when every test above has run, then nothing personal is stored in plaintext', async () => {
+  await expectNothingStoredInPlaintext(t.connection);
 });

@@ -7,6 +7,7 @@ import { auth, orderBody, quota, registerBuyer, verify } from './helpers/checkou
 import { eventually } from './helpers/embedded-engine';
 import { randomPerson, registration } from './helpers/identity-fixtures';
 import { ADMIN_KEY, createTestApp, freshDatabaseName, type TestApp } from './helpers/test-app';
+import { expectNothingStoredInPlaintext } from './helpers/plaintext-scan';
 
 /**
  * Production runs several service instances on one database. Two apps on one
@@ -133,4 +134,8 @@ it('when the KEK is rotated while both serve, then what either registers afterwa
       .expect(200);
     expect(exported.body.idNumber).toBe(person.idNumber);
   }
+});
+
+it('when every test above has run, then nothing personal is stored in plaintext', async () => {
+  await expectNothingStoredInPlaintext(first.connection);
 });

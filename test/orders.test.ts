@@ -8,6 +8,7 @@ import {
   type Buyer,
 } from './helpers/checkout-fixtures';
 import { createTestApp, type TestApp } from './helpers/test-app';
+import { expectNothingStoredInPlaintext } from './helpers/plaintext-scan';
 
 let t: TestApp;
 let key: string;
@@ -273,4 +274,8 @@ describe('reservation expiry', () => {
     expect(retry.body.decision).toBe(first.body.decision);
     expect((await quotaOf(buyer)).reservedFen).toBe(80000);
   });
+});
+
+it('when every test above has run, then nothing personal is stored in plaintext', async () => {
+  await expectNothingStoredInPlaintext(t.connection);
 });

@@ -9,6 +9,7 @@ import {
   type ConfirmedOrder,
 } from './helpers/disclosure-fixtures';
 import { ADMIN_KEY, createTestApp, type TestApp } from './helpers/test-app';
+import { expectNothingStoredInPlaintext } from './helpers/plaintext-scan';
 
 let t: TestApp;
 let checkout: string;
@@ -322,4 +323,8 @@ describe('receipts', () => {
       ['consignee.name', 'consignee.telephone', 'consignee.address'],
     ]);
   });
+});
+
+it('when every test above has run, then nothing personal is stored in plaintext', async () => {
+  await expectNothingStoredInPlaintext(t.connection);
 });

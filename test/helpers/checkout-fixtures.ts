@@ -27,7 +27,8 @@ export interface Buyer {
   person: Person;
 }
 
-export const auth = (key: string) => ({ Authorization: `Bearer ${key}` });
+export { auth } from './auth';
+import { auth } from './auth';
 
 export async function registerBuyer(
   t: TestApp,

@@ -64,3 +64,11 @@ export async function findPlaintextPersonalData(
   }
   return findings;
 }
+
+/**
+ * The explicit last step of every test file with an app: nothing it stored
+ * holds personal data in plaintext. A scan that cannot run fails the test.
+ */
+export async function expectNothingStoredInPlaintext(connection: Connection): Promise<void> {
+  expect(await findPlaintextPersonalData(connection)).toEqual([]);
+}
