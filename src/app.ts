@@ -183,6 +183,7 @@ function createHttpApp(
       ...access,
       bodyLimit: config.bodyLimit,
       rateLimitPerMinute: config.rateLimitPerMinute,
+      refusalLimits: config.refusalLimits,
     }),
   );
   app.use(notFoundHandler, errorHandler(logger));

@@ -17,6 +17,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   bodyLimit: string;
   rateLimitPerMinute: number;
+  /** Refused (401/403) requests per minute before 429, per source address and per presented key. */
+  refusalLimits: { perAddressPerMinute: number; perKeyPerMinute: number };
   /** Server selection and connection: how long to wait for a database to answer at all. */
   dbTimeoutMs: number;
   /** The bound on one database operation; past it the caller gets 503 DATABASE_UNAVAILABLE. */
@@ -24,6 +26,10 @@ export interface Config {
   shutdownGraceMs: number;
   /** Access log: how often the head of this instance's chain is signed, also when idle. */
   auditCheckpointIntervalMs: number;
+  /** Access log: most events a stream holds beyond its last checkpoint (the unprotected tail). */
+  auditCheckpointEvery: number;
+  /** Access log: a stream whose writer has not heartbeated for this long is sealed as crashed. */
+  auditStreamStaleMs: number;
   /** How long an unwrapped data key may stay in memory (0: not cached). */
   dataKeyCacheMs: number;
   /** Identity verification (name + id number) through a licensed provider. */
@@ -82,10 +88,20 @@ const schema = Joi.object({
     .pattern(/^\d+(b|kb|mb)$/)
     .default('100kb'),
   RATE_LIMIT_PER_MINUTE: Joi.number().integer().min(1).default(1200),
+  REFUSALS_PER_MINUTE_PER_ADDRESS: Joi.number().integer().min(1).default(60),
+  REFUSALS_PER_MINUTE_PER_KEY: Joi.number().integer().min(1).default(30),
   DB_TIMEOUT_MS: Joi.number().integer().min(100).default(5000),
   DB_OPERATION_TIMEOUT_MS: Joi.number().integer().min(100).max(600000).default(10000),
   SHUTDOWN_GRACE_MS: Joi.number().integer().min(0).default(10000),
   AUDIT_CHECKPOINT_INTERVAL_MS: Joi.number().integer().min(50).max(86400000).default(60000),
+  AUDIT_CHECKPOINT_EVERY: Joi.number().integer().min(1).max(100000).default(1000),
+  // Heartbeats come once per checkpoint interval: stale must leave room for several missed ones.
+  AUDIT_STREAM_STALE_MS: Joi.number()
+    .integer()
+    .min(Joi.ref('AUDIT_CHECKPOINT_INTERVAL_MS', { adjust: (interval: number) => interval * 3 }))
+    .default(
+      (parent: { AUDIT_CHECKPOINT_INTERVAL_MS: number }) => parent.AUDIT_CHECKPOINT_INTERVAL_MS * 5,
+    ),
   DATA_KEY_CACHE_MS: Joi.number().integer().min(0).max(60000).default(2000),
   IDV_PROVIDER: Joi.string()
     .valid('simulator', 'disabled')
@@ -140,10 +156,16 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     logLevel: value.LOG_LEVEL,
     bodyLimit: value.BODY_LIMIT,
     rateLimitPerMinute: value.RATE_LIMIT_PER_MINUTE,
+    refusalLimits: {
+      perAddressPerMinute: value.REFUSALS_PER_MINUTE_PER_ADDRESS,
+      perKeyPerMinute: value.REFUSALS_PER_MINUTE_PER_KEY,
+    },
     dbTimeoutMs: value.DB_TIMEOUT_MS,
     dbOperationTimeoutMs: value.DB_OPERATION_TIMEOUT_MS,
     shutdownGraceMs: value.SHUTDOWN_GRACE_MS,
     auditCheckpointIntervalMs: value.AUDIT_CHECKPOINT_INTERVAL_MS,
+    auditCheckpointEvery: value.AUDIT_CHECKPOINT_EVERY,
+    auditStreamStaleMs: value.AUDIT_STREAM_STALE_MS,
     dataKeyCacheMs: value.DATA_KEY_CACHE_MS,
     idv: {
       provider: value.IDV_PROVIDER,

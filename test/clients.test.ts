@@ -92,6 +92,26 @@ describe('authentication and roles', () => {
   });
 });
 
+describe('partner codes travel in clear', () => {
+  it.each(['13800138000', '138-0013-8000', '11010519491231002X'])(
+    'when a partner code looks like a phone or an id number (%s), then 400 on partnerCode',
+    async (code) => {
+      const response = await t
+        .http()
+        .post('/v1/clients')
+        .set(auth(ADMIN_KEY))
+        .send({ name: 'Broker', role: 'customs', partnerCode: code })
+        .expect(400);
+      expect(response.body.error).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        details: [
+          { path: 'partnerCode', message: 'must not look like an id number or a phone number' },
+        ],
+      });
+    },
+  );
+});
+
 describe('DELETE /v1/clients/{id}', () => {
   it('when a client is revoked, then its key fails on the very next request', async () => {
     const admin = await t.clientKey('admin');

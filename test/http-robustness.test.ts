@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ADMIN_KEY, createTestApp, type TestApp } from './helpers/test-app';
 import { expectNothingStoredInPlaintext } from './helpers/plaintext-scan';
+import { auth } from './helpers/auth';
 
 /**
  * Client errors found by a security review that the service answered with
@@ -126,6 +127,67 @@ describe('X-Request-Id that could be a phone or an id number', () => {
       .set('X-Request-Id', 'trace-ab12-7f3e')
       .expect(200);
     expect(response.headers['x-request-id']).toBe('trace-ab12-7f3e');
+  });
+});
+
+describe('errors and free text never carry personal data', () => {
+  const ID = '11010519491231002X';
+  const MOBILE = '13800138000';
+
+  it('when an unknown key is a phone, an id number or a name, then the error names it [redacted]', async () => {
+    const { apiKey } = await t.clientKey('checkout');
+    for (const key of [MOBILE, `$${ID}`, '王小明.x']) {
+      const response = await t
+        .http()
+        .patch('/v1/identities/3f0f4bb4-5bd3-4a3c-9c59-1c1f2a0e0c7d')
+        .set(auth(apiKey))
+        .set('Content-Type', 'application/json')
+        .send(JSON.stringify({ [key]: 1 }))
+        .expect(400);
+      expect(response.body.error.code).toBe('VALIDATION_FAILED');
+      expect(response.body.error.details.map((d: { path: string }) => d.path)).toContain(
+        '[redacted]',
+      );
+      expect(response.text).not.toContain(MOBILE);
+      expect(response.text).not.toContain(ID);
+      expect(response.text).not.toContain('王小明');
+    }
+  });
+
+  it('when a client name is a phone number, then 400 on name', async () => {
+    const response = await t
+      .http()
+      .post('/v1/clients')
+      .set(auth(ADMIN_KEY))
+      .send({ name: MOBILE, role: 'auditor' })
+      .expect(400);
+    expect(response.body.error.details).toEqual([
+      { path: 'name', message: 'must not contain an id number or a phone number' },
+    ]);
+  });
+
+  it('when a goods name or a consent policy version carries an id number, then 400 on that field', async () => {
+    const { apiKey } = await t.clientKey('checkout');
+    const verify = await t
+      .http()
+      .post('/v1/checkout/verify')
+      .set(auth(apiKey))
+      .send({ items: [{ sku: 'S1', name: `gift for ${ID}`, qty: 1, unitPriceFen: 100 }] })
+      .expect(400);
+    expect(verify.body.error.details).toContainEqual({
+      path: 'items.0.name',
+      message: 'must not contain an id number or a phone number',
+    });
+    const register = await t
+      .http()
+      .post('/v1/identities')
+      .set(auth(apiKey))
+      .send({ consent: { policyVersion: ID, sensitiveDataConsent: true } })
+      .expect(400);
+    expect(register.body.error.details).toContainEqual({
+      path: 'consent.policyVersion',
+      message: 'must not contain an id number or a phone number',
+    });
   });
 });
 

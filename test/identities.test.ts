@@ -741,6 +741,31 @@ describe('DELETE /v1/identities/{id}', () => {
   });
 });
 
+describe('DELETE /v1/identities/{id} racing reads', () => {
+  it('when exports and reads race a delete of the same identity, then each answers 200 or 404, never 500', async () => {
+    const statuses: number[] = [];
+    for (let round = 0; round < 25; round += 1) {
+      const created = (await register(person()).expect(201)).body;
+      const path = `/v1/identities/${created.identityId}`;
+      const [deleted, ...reads] = await Promise.all([
+        t.http().delete(path).set(auth(checkout)),
+        ...['/export', '', '/export', '', '/export'].map((suffix) =>
+          t
+            .http()
+            .get(path + suffix)
+            .set(auth(checkout)),
+        ),
+      ]);
+      expect(deleted.status).toBe(204);
+      for (const read of reads) {
+        statuses.push(read.status);
+        if (read.status === 404) expect(read.body.error.code).toBe('NOT_FOUND');
+      }
+    }
+    expect(statuses.filter((status) => status !== 200 && status !== 404)).toEqual([]);
+  });
+});
+
 describe('contract', () => {
   it('when the OpenAPI document is served, then every identities route is in it', async () => {
     const response = await t.http().get('/openapi.json').expect(200);

@@ -1,14 +1,15 @@
 import Joi from 'joi';
 import { ROLES, route, type None, type RouteDefinition } from '../http/route';
+import { clearText, partnerCode as partnerCodeSchema } from '../http/schemas';
 import type { ClientsService } from './clients-service';
 import type { Client, NewClient } from './clients-types';
 
-const partnerCode = Joi.string()
-  .pattern(/^[A-Za-z0-9_-]{1,32}$/)
-  .description('Customs registration code or carrier code, e.g. SF');
+const partnerCode = partnerCodeSchema().description(
+  'Customs registration code or carrier code, e.g. SF',
+);
 
 const newClientSchema = Joi.object<NewClient>({
-  name: Joi.string().trim().min(1).max(100).required(),
+  name: clearText(100).required(),
   role: Joi.string()
     .valid(...ROLES)
     .required(),

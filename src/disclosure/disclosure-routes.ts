@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import Joi from 'joi';
 import { ROLES, route, type RouteDefinition } from '../http/route';
+import { queryInteger, timestamp } from '../http/schemas';
 import { decodeCursor } from './cursor';
 import type { DeclarationAck } from './declarations-service';
 import { disclosedFields } from './disclosure-policy';
@@ -20,7 +21,7 @@ const cursor = Joi.string()
 function pullQuery<S extends string>(statuses: readonly S[]) {
   return Joi.object<PullQuery<S>>({
     status: Joi.string().valid(...statuses),
-    limit: Joi.number().integer().min(1).max(100).default(50),
+    limit: queryInteger().min(1).max(100).default(50),
     after: cursor,
   });
 }
@@ -91,7 +92,7 @@ const shipmentParams = Joi.object<{ shipmentId: string }>({
 const declarationAckBody = Joi.object<DeclarationAck>({
   status: Joi.string().valid('ACCEPTED', 'REJECTED').required(),
   note: Joi.string().max(500),
-  releasedAt: Joi.date().iso().max('now').description('Customs release time; default: now'),
+  releasedAt: timestamp().max('now').description('Customs release time; default: now'),
 });
 const declarationAckView = Joi.object({
   declarationId: Joi.string(),

@@ -4,8 +4,14 @@ import express, {
   type RequestHandler,
   type Response,
 } from 'express';
-import { rateLimit } from 'express-rate-limit';
 import { AppError, Forbidden, Unauthenticated } from '../errors';
+import {
+  createRefusalLimiter,
+  perClientRateLimit,
+  rateLimited,
+  type RefusalLimiter,
+  type RefusalLimits,
+} from './rate-limits';
 import { sourceIp } from './request-context';
 import type { Actor, RequestContext, RouteDefinition, ValidatedInput } from './route';
 import { validatePart } from './validate';
@@ -22,6 +28,7 @@ export interface RouterDeps {
   recordDenied?: DeniedAccessRecorder;
   bodyLimit: string;
   rateLimitPerMinute: number;
+  refusalLimits: RefusalLimits;
 }
 
 function bearerToken(req: Request): string | undefined {
@@ -39,16 +46,32 @@ function contextOf(req: Request, route: RouteDefinition, actor: Actor | null) {
   };
 }
 
-function authorize(route: RouteDefinition, deps: RouterDeps): RequestHandler {
-  return async (req, _res, next) => {
+/**
+ * Authenticates and checks the role. Refusals are counted per address and per
+ * presented key; past a limit the answer is 429 without an access-log event
+ * (a limiter's refusal is not an access to personal data), so a flood of bad
+ * keys cannot grow the log.
+ */
+function authorize(
+  route: RouteDefinition,
+  deps: RouterDeps,
+  refusals: RefusalLimiter,
+): RequestHandler {
+  return async (req, res, next) => {
     if (route.roles === 'public') return next();
-    const actor = await deps.authenticate(bearerToken(req));
+    const token = bearerToken(req);
+    const presenter = refusals.presenterOf(req, token);
+    const waitBefore = await refusals.waitBeforeAuthentication(presenter);
+    if (waitBefore !== null) return next(rateLimited(res, waitBefore));
+    const actor = await deps.authenticate(token);
     const refusal = !actor
       ? ('UNAUTHENTICATED' as const)
       : !route.roles.includes(actor.role)
         ? ('FORBIDDEN' as const)
         : null;
     if (refusal) {
+      const waitAfter = await refusals.countRefusal(presenter);
+      if (waitAfter !== null) return next(rateLimited(res, waitAfter));
       if (route.personalData && deps.recordDenied) {
         await deps.recordDenied(route, contextOf(req, route, actor), refusal);
       }
@@ -57,23 +80,6 @@ function authorize(route: RouteDefinition, deps: RouterDeps): RequestHandler {
     req.state.actor = actor!;
     next();
   };
-}
-
-function perClientRateLimit(limit: number): RequestHandler {
-  return rateLimit({
-    windowMs: 60_000,
-    limit,
-    standardHeaders: 'draft-7',
-    legacyHeaders: false,
-    keyGenerator: (req) => req.state.actor?.clientId ?? 'anonymous',
-    validate: { keyGeneratorIpFallback: false },
-    handler: (req, res, next) => {
-      const reset = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
-      const seconds = reset ? Math.max(1, Math.ceil((reset.getTime() - Date.now()) / 1000)) : 60;
-      res.setHeader('Retry-After', String(seconds));
-      next(new AppError('RATE_LIMITED', 429, 'Too many requests; retry later.'));
-    },
-  });
 }
 
 function bodyParser(route: RouteDefinition, limit: string): RequestHandler {
@@ -110,9 +116,13 @@ function validateInput(route: RouteDefinition) {
   });
 }
 
-/** Mounts every route with the same chain: route name, auth, rate limit, parse, validate, handle. */
+/**
+ * Mounts every route with the same chain: route name, refusal limit and auth,
+ * per-client rate limit, parse, validate, handle.
+ */
 export function buildRouter(routes: RouteDefinition[], deps: RouterDeps): express.Router {
   const router = express.Router();
+  const refusals = createRefusalLimiter(deps.refusalLimits);
   const limiter = perClientRateLimit(deps.rateLimitPerMinute);
   for (const route of routes) {
     const validate = validateInput(route);
@@ -133,7 +143,7 @@ export function buildRouter(routes: RouteDefinition[], deps: RouterDeps): expres
       }
       if (!res.headersSent) next(new Error(`route ${route.method} ${route.path} sent nothing`));
     };
-    const chain: RequestHandler[] = [nameRoute, authorize(route, deps)];
+    const chain: RequestHandler[] = [nameRoute, authorize(route, deps, refusals)];
     if (route.roles !== 'public') chain.push(limiter);
     if (route.method !== 'get' && route.method !== 'delete') {
       chain.push(bodyParser(route, deps.bodyLimit));

@@ -1,5 +1,6 @@
 import type Joi from 'joi';
 import { ValidationFailed, type ErrorDetail } from '../errors';
+import { looksLikePersonalNumber } from './schemas';
 
 /** Keys that reach an object's prototype when a body is merged or copied. */
 const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -26,7 +27,7 @@ export function findForbiddenKeys(value: unknown, prefix: string[] = []): ErrorD
   return Object.entries(value).flatMap(([key, child]) => {
     const here = [...prefix, key];
     const own = isForbiddenKey(key)
-      ? [{ path: here.join('.'), message: 'key is not allowed' }]
+      ? [{ path: safePath(here), message: 'key is not allowed' }]
       : [];
     return [...own, ...findForbiddenKeys(child, here)];
   });
@@ -79,7 +80,7 @@ export function validatePart<T>(schema: Joi.Schema, value: unknown, location: st
   });
   if (result.error) {
     const details = result.error.details.map((detail) => ({
-      path: detail.path.length > 0 ? detail.path.join('.') : location,
+      path: detail.path.length > 0 ? safePath(detail.path) : location,
       // A custom rule may name its own fixed message: helpers.error(code, { safeMessage }).
       message:
         typeof detail.context?.safeMessage === 'string'
@@ -89,6 +90,24 @@ export function validatePart<T>(schema: Joi.Schema, value: unknown, location: st
     throw new ValidationFailed(dedupe(details));
   }
   return result.value as T;
+}
+
+/** Chinese text: a name or an address, when it appears as a key. */
+const CJK = /[\u3400-\u9fff]/;
+const REDACTED_SEGMENT = '[redacted]';
+
+/**
+ * A field path for an error detail. Keys the caller chose (unknown fields,
+ * `$` keys) are echoed, so one that could be an id number, a phone number or
+ * a name is replaced: errors never carry personal data back.
+ */
+function safePath(segments: readonly (string | number)[]): string {
+  return segments
+    .map((segment) => {
+      const text = String(segment);
+      return looksLikePersonalNumber(text) || CJK.test(text) ? REDACTED_SEGMENT : text;
+    })
+    .join('.');
 }
 
 function dedupe(details: ErrorDetail[]): ErrorDetail[] {

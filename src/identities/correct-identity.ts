@@ -9,7 +9,11 @@ import type {
 } from './identities-types';
 import { IDENTITY_ACCESS } from './identity-access-events';
 import { decryptIdentity, encryptCorrection, type IdentityPlaintext } from './identity-ciphertext';
-import { loadActive, type IdentityUseCaseDeps } from './identity-use-case-deps';
+import {
+  loadActive,
+  unlessDeletedMeanwhile,
+  type IdentityUseCaseDeps,
+} from './identity-use-case-deps';
 import { maskedView } from './identity-views';
 import { CORRECTABLE_FIELDS } from './personal-fields';
 
@@ -31,7 +35,7 @@ export async function correctIdentity(
     fields: CORRECTABLE_FIELDS.filter((field) => changes[field] !== undefined),
   };
   const plain = await deps.events.decrypting(ctx, facts, () =>
-    decryptIdentity(deps.fieldCipher, record),
+    unlessDeletedMeanwhile(deps.store, identityId, () => decryptIdentity(deps.fieldCipher, record)),
   );
   const update = await correctedFields(deps, identityId, plain, changes);
   const at = deps.now();

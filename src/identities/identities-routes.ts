@@ -2,6 +2,7 @@ import type { Request } from 'express';
 import Joi from 'joi';
 import { AppError } from '../errors';
 import { route, type None, type Role, type RouteDefinition } from '../http/route';
+import { identifier, clearText } from '../http/schemas';
 import type { IdentitiesService } from './identities-service';
 import {
   PHOTO_SIDES,
@@ -47,15 +48,13 @@ const phone = Joi.string()
   .description('Mainland China mobile number, e.g. 13812345678');
 
 const newIdentity = Joi.object<NewIdentityInput>({
-  userId: Joi.string()
-    .pattern(/^[A-Za-z0-9._:@-]{1,64}$/)
-    .required(),
+  userId: identifier(/^[A-Za-z0-9._:@-]{1,64}$/).required(),
   name: name.required(),
   idNumber: idNumber.required(),
   phone: phone.required(),
   // Absent or not `true` is answered 422 CONSENT_REQUIRED by the service, not 400.
   consent: Joi.object({
-    policyVersion: Joi.string().trim().min(1).max(64).required(),
+    policyVersion: clearText(64).required(),
     sensitiveDataConsent: Joi.boolean().strict(),
     guardianConsent: Joi.boolean().strict(),
   }),

@@ -16,7 +16,12 @@ import type {
 import { createIdentityAccessEvents, IDENTITY_ACCESS } from './identity-access-events';
 import { decryptIdentity, photoRef } from './identity-ciphertext';
 import type { IdentityVerifier } from './identity-verification';
-import { loadActive, type IdentityUseCaseDeps } from './identity-use-case-deps';
+import {
+  loadActive,
+  loadForDeletion,
+  unlessDeletedMeanwhile,
+  type IdentityUseCaseDeps,
+} from './identity-use-case-deps';
 import { exportView, maskedView } from './identity-views';
 import { imageTypeOf } from './photo-image';
 import { registerIdentity, type RegistrationResult } from './register-identity';
@@ -77,8 +82,10 @@ async function readIdentity(
   identityId: string,
 ): Promise<MaskedIdentity> {
   const record = await loadActive(deps.store, identityId);
-  return deps.events.read(ctx, { ...IDENTITY_ACCESS.read, identityId }, async () =>
-    maskedView(record, await decryptIdentity(deps.fieldCipher, record), deps.now()),
+  return deps.events.read(ctx, { ...IDENTITY_ACCESS.read, identityId }, () =>
+    unlessDeletedMeanwhile(deps.store, identityId, async () =>
+      maskedView(record, await decryptIdentity(deps.fieldCipher, record), deps.now()),
+    ),
   );
 }
 
@@ -89,12 +96,14 @@ async function exportIdentity(
   identityId: string,
 ): Promise<IdentityExport> {
   const record = await loadActive(deps.store, identityId);
-  return deps.events.read(ctx, { ...IDENTITY_ACCESS.export, identityId }, async () => {
-    const plain = await decryptIdentity(deps.fieldCipher, record);
-    const photos = await decryptPhotos(deps, identityId);
-    const disclosures = await deps.disclosureReceipts.listForIdentity(identityId);
-    return exportView(record, plain, { photos, disclosures }, deps.now());
-  });
+  return deps.events.read(ctx, { ...IDENTITY_ACCESS.export, identityId }, () =>
+    unlessDeletedMeanwhile(deps.store, identityId, async () => {
+      const plain = await decryptIdentity(deps.fieldCipher, record);
+      const photos = await decryptPhotos(deps, identityId);
+      const disclosures = await deps.disclosureReceipts.listForIdentity(identityId);
+      return exportView(record, plain, { photos, disclosures }, deps.now());
+    }),
+  );
 }
 
 async function decryptPhotos(
@@ -141,7 +150,10 @@ async function removeIdentity(
   ctx: RequestContext,
   identityId: string,
 ): Promise<void> {
-  await loadActive(deps.store, identityId);
+  // A delete that stopped half-way (deletion begun, record still ACTIVE) is finished by this one.
+  await loadForDeletion(deps.store, identityId);
+  // Readers see the identity as gone before its key is: one that meets the destroyed key answers 404.
+  await deps.store.beginDeletion(identityId, deps.now());
   // The key goes first: from here on no copy of this subject's ciphertext can be read.
   await deps.fieldCipher.destroySubjectKey(identityId);
   await deps.store.deletePhotos(identityId);

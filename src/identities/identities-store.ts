@@ -57,6 +57,7 @@ const identitySchema = new Schema<IdentityDocument>(
     },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
+    deletionStartedAt: { type: Date, default: null },
     deletedAt: { type: Date, default: null },
   },
   { collection: IDENTITIES_COLLECTION, versionKey: false },
@@ -106,6 +107,7 @@ function toRecord(document: IdentityRecord): IdentityRecord {
     },
     createdAt: document.createdAt,
     updatedAt: document.updatedAt,
+    deletionStartedAt: document.deletionStartedAt ?? null,
     deletedAt: document.deletedAt ?? null,
   };
 }
@@ -138,6 +140,13 @@ export function createIdentitiesStore(connection: Connection): IdentitiesStore {
     async remove(id) {
       await identities.deleteOne({ id });
       await photos.deleteMany({ identityId: id });
+    },
+    async beginDeletion(id, at) {
+      const result = await identities.updateOne(
+        { id, status: 'ACTIVE' },
+        { $set: { deletionStartedAt: at, updatedAt: at } },
+      );
+      return result.matchedCount === 1;
     },
     async markDeleted(id, at) {
       const result = await identities.updateOne(

@@ -42,6 +42,13 @@ export interface IdentityRecord {
   registeredBy: { userId: string; clientId: string };
   createdAt: Date;
   updatedAt: Date;
+  /**
+   * Set by a delete before it destroys the data key: from then on the
+   * identity is gone for every reader, so a read that meets the destroyed
+   * key can tell a deletion from a broken record. A delete that stopped
+   * half-way finds it still ACTIVE and finishes.
+   */
+  deletionStartedAt: Date | null;
   deletedAt: Date | null;
 }
 
@@ -65,6 +72,8 @@ export interface IdentitiesStore {
   updateFields(id: string, changes: IdentityFieldChanges, at: Date): Promise<boolean>;
   /** Removes the record outright (only to undo a create whose audit event could not be written). */
   remove(id: string): Promise<void>;
+  /** Records that a delete has begun (before its key is destroyed); false when not active. */
+  beginDeletion(id: string, at: Date): Promise<boolean>;
   /** Marks deleted and drops ciphertext and blind indexes; false when not active. */
   markDeleted(id: string, at: Date): Promise<boolean>;
   putPhoto(photo: PhotoRecord): Promise<void>;

@@ -48,7 +48,7 @@ export function createIdentityDirectory({
     async findBuyer(identityId) {
       if (typeof identityId !== 'string') return null;
       const record = await findRecord(identityId);
-      if (!record || record.status !== 'ACTIVE') return null;
+      if (!record || record.status !== 'ACTIVE' || record.deletionStartedAt) return null;
       return {
         identityId: record.id,
         userId: record.userId,
@@ -61,7 +61,7 @@ export function createIdentityDirectory({
     async payerMatches(identityId, payer) {
       if (typeof payer?.name !== 'string' || typeof payer?.idNumber !== 'string') return false;
       const record = await findRecord(identityId);
-      if (!record || record.status !== 'ACTIVE') return false;
+      if (!record || record.status !== 'ACTIVE' || record.deletionStartedAt) return false;
       const parsed = parseIdNumber(payer.idNumber);
       const name = normaliseName(payer.name);
       if (!parsed.ok || nameProblem(name)) return false;

@@ -147,6 +147,7 @@ async function encryptAndStore(
     registeredBy: { userId: registration.userId, clientId: ctx.actor.clientId },
     createdAt: at,
     updatedAt: at,
+    deletionStartedAt: null,
     deletedAt: null,
   };
   if ((await deps.store.insert(record)) === 'duplicate') {

@@ -1,5 +1,14 @@
 import Joi from 'joi';
 import { route, type ResponseDoc, type Role, type RouteDefinition } from '../http/route';
+import {
+  identifier,
+  integerField,
+  orderNumber,
+  partnerCode,
+  queryInteger,
+  timestamp,
+  clearText,
+} from '../http/schemas';
 import type { CheckoutService } from './checkout-service';
 import type { OrderLifecycleService } from './order-lifecycle-service';
 import type { VerifyRequest } from './orders-types';
@@ -17,16 +26,11 @@ const TAG = 'Checkout and quota';
 
 const MAX_FEN = 100_000_000; // 1,000,000 yuan: far above any CBEC order, far below unsafe integers
 
-/** Order numbers become ledger keys: letters, digits, `_` and `-`, starting with a letter or digit. */
-const orderNo = Joi.string()
-  .pattern(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/)
-  .description("The platform's order number");
-const fen = Joi.number().integer().min(0).max(MAX_FEN);
-const partnerCode = Joi.string().pattern(/^[A-Za-z0-9_-]{1,32}$/);
+const fen = integerField().min(0).max(MAX_FEN);
 
 function verifySchema(policy: CbecPolicy) {
   return Joi.object<VerifyRequest>({
-    orderNo: orderNo.required(),
+    orderNo: orderNumber().required(),
     identityId: Joi.string().uuid().required().description('The buyer (orderer, taxpayer)'),
     payer: Joi.object({
       name: Joi.string().trim().min(1).max(100).required(),
@@ -37,11 +41,9 @@ function verifySchema(policy: CbecPolicy) {
     items: Joi.array()
       .items(
         Joi.object({
-          sku: Joi.string()
-            .pattern(/^[A-Za-z0-9._-]{1,64}$/)
-            .required(),
-          name: Joi.string().trim().min(1).max(200).required(),
-          qty: Joi.number().integer().min(1).max(9999).required(),
+          sku: identifier(/^[A-Za-z0-9._-]{1,64}$/).required(),
+          name: clearText(200).required(),
+          qty: integerField().min(1).max(9999).required(),
           unitPriceFen: fen.required(),
           category: Joi.string()
             .valid(...policy.categoryNames())
@@ -56,7 +58,7 @@ function verifySchema(policy: CbecPolicy) {
     discountFen: fen
       .default(0)
       .description('Non-cash deduction; not subtracted from the taxable value'),
-    orderedAt: Joi.date().iso().description('Default: now. Within the last 24 hours.'),
+    orderedAt: timestamp().description('Default: now. Within the last 24 hours.'),
     consignee: Joi.object({
       name: Joi.string().trim().min(1).max(100).required(),
       phone: Joi.string()
@@ -64,8 +66,8 @@ function verifySchema(policy: CbecPolicy) {
         .required(),
       address: Joi.string().trim().min(1).max(300).required(),
     }).required(),
-    customsCode: partnerCode.required().description("The customs broker's partner code"),
-    carrierCode: partnerCode.required().description("The carrier's partner code"),
+    customsCode: partnerCode().required().description("The customs broker's partner code"),
+    carrierCode: partnerCode().required().description("The carrier's partner code"),
   });
 }
 
@@ -92,7 +94,7 @@ const verifyView = Joi.object({
   }),
 });
 
-const orderParams = Joi.object<{ orderNo: string }>({ orderNo: orderNo.required() });
+const orderParams = Joi.object<{ orderNo: string }>({ orderNo: orderNumber().required() });
 const statusView = (status: string) =>
   Joi.object({ orderNo: Joi.string(), status: Joi.string().valid(status) });
 const transitionErrors = {
@@ -205,8 +207,7 @@ function quotaRoute(quota: QuotaService): RouteDefinition {
     tag: TAG,
     roles: ROLES,
     params: Joi.object<{ identityId: string }>({ identityId: Joi.string().uuid().required() }),
-    // Joi converts the query string to a number.
-    query: Joi.object<{ year?: number }>({ year: Joi.number().integer().min(2016).max(2100) }),
+    query: Joi.object<{ year?: number }>({ year: queryInteger().min(2016).max(2100) }),
     responses: {
       200: { description: 'Quota', schema: quotaView },
       404: { description: 'NOT_FOUND' },

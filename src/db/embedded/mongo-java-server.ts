@@ -73,29 +73,40 @@ export function ensureMongoJavaServer(
   const partial = `${home}.partial-${process.pid}`;
   fs.rmSync(partial, { recursive: true, force: true });
   const { pom, launcher } = sourceFiles(projectRoot);
-  const quiet = { env, stdio: ['ignore', 'ignore', 'inherit'] as ['ignore', 'ignore', 'inherit'] };
-  execFileSync(
-    'mvn',
-    [
-      '-q',
-      '-B',
-      '-Dstyle.color=never',
-      '-f',
-      pom,
-      'dependency:copy-dependencies',
-      `-DoutputDirectory=${path.join(partial, 'lib')}`,
-    ],
-    quiet,
-  );
-  execFileSync(
-    'javac',
-    ['-d', path.join(partial, 'classes'), '-cp', path.join(partial, 'lib', '*'), launcher],
-    quiet,
-  );
+  run(env, 'mvn', [
+    '-q',
+    '-B',
+    '-Dstyle.color=never',
+    '-f',
+    pom,
+    'dependency:copy-dependencies',
+    `-DoutputDirectory=${path.join(partial, 'lib')}`,
+  ]);
+  run(env, 'javac', [
+    '-d',
+    path.join(partial, 'classes'),
+    '-cp',
+    path.join(partial, 'lib', '*'),
+    launcher,
+  ]);
   // Another process may have finished the same build meanwhile: either copy is good.
   if (isInstalled(home)) fs.rmSync(partial, { recursive: true, force: true });
   else fs.renameSync(partial, home);
   return home;
+}
+
+/**
+ * Runs a build tool quietly: Maven writes terminal escape codes to stderr even
+ * with -q, so its output is shown only when it fails.
+ */
+function run(env: NodeJS.ProcessEnv, command: string, args: string[]): void {
+  try {
+    execFileSync(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (error) {
+    const output = error as { stdout?: Buffer; stderr?: Buffer };
+    const text = `${output.stdout?.toString() ?? ''}${output.stderr?.toString() ?? ''}`;
+    throw new Error(`${command} failed: ${text.trim().split('\n').slice(-5).join(' | ')}`);
+  }
 }
 
 export const mongoJavaServerEngine: EmbeddedEngine = {
