@@ -1,4 +1,6 @@
+import type { KeyObject } from 'node:crypto';
 import { eventHash } from '../src/audit/audit-chain';
+import { loadAuditKeys } from '../src/audit/audit-keys';
 import { auth } from './helpers/checkout-fixtures';
 import { createTestApp, freshDatabaseName, type TestApp } from './helpers/test-app';
 import { expectNothingStoredInPlaintext } from './helpers/plaintext-scan';
@@ -13,6 +15,8 @@ let stopped: TestApp;
 let auditorKey: string;
 let stream: string;
 let head: number;
+/** The event key, for the tests of an attacker who also stole it from KEYS_DIR. */
+let macKey: KeyObject;
 
 const events = () => live.connection.collection('audit_events');
 const checkpoints = () => live.connection.collection('audit_checkpoints');
@@ -22,6 +26,7 @@ beforeAll(async () => {
   live = await createTestApp({ DB_NAME });
   stopped = await createTestApp({ DB_NAME });
   auditorKey = (await live.clientKey('auditor')).apiKey;
+  macKey = loadAuditKeys(live.config.keysDir, { generate: false }).eventMacKey;
   for (let i = 0; i < 12; i += 1) {
     await stopped.http().get('/v1/audit-events').set(auth(auditorKey)).expect(200);
   }
@@ -100,12 +105,12 @@ it('when a field is added to an event, then verify names that event', async () =
   expect(restored.body.ok).toBe(true);
 });
 
-it('when an event is edited and its hash recomputed, then verify names the next event (CHAIN_BROKEN)', async () => {
+it('when an event is edited and its keyed hash recomputed with the stolen key, then verify names the next event (CHAIN_BROKEN)', async () => {
   const original = await eventAt(5);
   const { tampered, restored } = await tamper(
     async () => {
       const edited: Record<string, unknown> = { ...original, outcome: 'DENIED' };
-      edited.hash = eventHash(edited);
+      edited.hash = eventHash(edited, macKey);
       await events().replaceOne({ _id: original._id }, edited);
     },
     async () => {
@@ -117,7 +122,7 @@ it('when an event is edited and its hash recomputed, then verify names the next 
   expect(restored.body.ok).toBe(true);
 });
 
-it('when the rest of the chain is rewritten consistently, then the signed checkpoint catches it', async () => {
+it('when the rest of the chain is rewritten consistently with the stolen key, then the signed closing record catches it', async () => {
   const originals = await events()
     .find({ stream, seq: { $gte: 5 } })
     .sort({ seq: 1 })
@@ -128,7 +133,7 @@ it('when the rest of the chain is rewritten consistently, then the signed checkp
       for (const original of originals) {
         const forged: Record<string, unknown> = { ...original, prevHash };
         if (original.seq === 5) forged.outcome = 'DENIED';
-        forged.hash = eventHash(forged);
+        forged.hash = eventHash(forged, macKey);
         prevHash = forged.hash as string;
         await events().replaceOne({ _id: original._id }, forged);
       }

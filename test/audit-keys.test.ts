@@ -8,6 +8,7 @@ import {
   AuditKeyError,
   CHECKPOINT_KEY_FILE,
   CHECKPOINT_PUBLIC_KEY_FILE,
+  EVENT_MAC_KEY_FILE,
   loadAuditKeys,
   SUBJECT_REF_KEY_FILE,
 } from '../src/audit/audit-keys';
@@ -66,13 +67,27 @@ describe('access log keys', () => {
     );
   });
 
+  it('when production has the other keys but not the event key, then it refuses to start', async () => {
+    const dir = keysDir();
+    loadAuditKeys(dir, { generate: true });
+    fs.rmSync(path.join(dir, EVENT_MAC_KEY_FILE));
+    await expect(buildApp({ NODE_ENV: 'production', KEYS_DIR: dir })).rejects.toThrow(
+      /audit-event-mac\.key/,
+    );
+  });
+
   it('when development starts without keys, then it generates them (0600) and production accepts them', async () => {
     const dir = keysDir();
     await buildApp({ NODE_ENV: 'development', KEYS_DIR: dir });
     expect(fs.readdirSync(dir).sort()).toEqual(
-      [CHECKPOINT_KEY_FILE, CHECKPOINT_PUBLIC_KEY_FILE, SUBJECT_REF_KEY_FILE].sort(),
+      [
+        CHECKPOINT_KEY_FILE,
+        CHECKPOINT_PUBLIC_KEY_FILE,
+        EVENT_MAC_KEY_FILE,
+        SUBJECT_REF_KEY_FILE,
+      ].sort(),
     );
-    for (const file of [CHECKPOINT_KEY_FILE, SUBJECT_REF_KEY_FILE]) {
+    for (const file of [CHECKPOINT_KEY_FILE, EVENT_MAC_KEY_FILE, SUBJECT_REF_KEY_FILE]) {
       expect(fs.statSync(path.join(dir, file)).mode & 0o777).toBe(0o600);
     }
     expect(fs.readFileSync(path.join(dir, CHECKPOINT_KEY_FILE), 'utf8')).toMatch(

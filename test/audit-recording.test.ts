@@ -71,7 +71,8 @@ describe('AccessLog.record', () => {
       outcome: 'SUCCESS',
       sourceIp: '10.1.2.3',
     });
-    expect(stored!.hash).toBe(eventHash(stored!));
+    const { eventMacKey } = loadAuditKeys(t.config.keysDir, { generate: false });
+    expect(stored!.hash).toBe(eventHash(stored!, eventMacKey));
     expect(JSON.stringify(stored)).not.toContain(IDENTITY);
   });
 
@@ -210,7 +211,11 @@ describe('AuditStore.insertEvents', () => {
     const stream = 'store-insert-test';
     let prevHash = GENESIS_HASH;
     const records = Array.from({ length: 4 }, (_, i) => {
-      const record = chainEvent(deniedRead(`store-${i}`), { stream, seq: i + 1, prevHash });
+      const record = chainEvent(
+        deniedRead(`store-${i}`),
+        { stream, seq: i + 1, prevHash },
+        loadAuditKeys(t.config.keysDir, { generate: false }).eventMacKey,
+      );
       prevHash = record.hash;
       return record;
     });
@@ -226,6 +231,21 @@ describe('AuditStore.insertEvents', () => {
 });
 
 describe('ChainWriter', () => {
+  it('when each append is awaited before the next, then every one resolves on one gap-free stream', async () => {
+    const writer = new ChainWriter({
+      store: createAuditStore(t.connection),
+      keys: loadAuditKeys(t.config.keysDir, { generate: false }),
+      logger,
+      checkpointIntervalMs: 60000,
+    });
+    // The next append is made while the batch before is still resolving: it must not be left queued.
+    for (let i = 0; i < 4; i += 1) await writer.append(deniedRead(`sequential-${i}`));
+    const { stream } = writer.position();
+    const stored = await events().find({ stream }).sort({ seq: 1 }).toArray();
+    expect(stored.map((event) => event.seq)).toEqual([1, 2, 3, 4]);
+    await writer.stop();
+  });
+
   it('when a batch hits a taken position, then the events before it resolve and the rest get 503', async () => {
     const keys = loadAuditKeys(t.config.keysDir, { generate: true });
     const writer = new ChainWriter({

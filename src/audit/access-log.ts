@@ -15,15 +15,18 @@ export interface AccessLogModule extends AccessLog {
   routes: RouteDefinition[];
   /** Router hook: 401/403 on a personal-data route becomes a DENIED event. */
   recordDenied: DeniedAccessRecorder;
-  /** Creates the indexes, writes the opening checkpoint and starts periodic checkpoints. */
+  /**
+   * Creates the indexes, opens this instance's stream, seals streams of crashed
+   * instances and starts periodic checkpoints.
+   */
   ensureIndexes(): Promise<void>;
   /** Keys loaded (they are, or construction threw) and the writer running. */
   isReady(): Promise<boolean>;
-  /** Stops checkpoints, drains queued events, writes a final checkpoint. */
+  /** Stops checkpoints, drains queued events, closes the stream with a signed record. */
   stop(): Promise<void>;
   /** This instance's writer stream and confirmed head (diagnostics, tests). */
   position(): { stream: string; seq: number; hash: string };
-  /** Writes a signed checkpoint of the current head now. */
+  /** Writes a signed checkpoint of the current head now (when it moved). */
   checkpoint(): Promise<void>;
 }
 
@@ -38,7 +41,10 @@ export function createAccessLog({
   logger,
 }: {
   connection: Connection;
-  config: Pick<Config, 'env' | 'keysDir' | 'auditCheckpointIntervalMs'>;
+  config: Pick<
+    Config,
+    'env' | 'keysDir' | 'auditCheckpointIntervalMs' | 'auditCheckpointEvery' | 'auditStreamStaleMs'
+  >;
   logger: Logger;
 }): AccessLogModule {
   const keys = loadAuditKeys(config.keysDir, { generate: config.env !== 'production' });
@@ -48,6 +54,8 @@ export function createAccessLog({
     keys,
     logger,
     checkpointIntervalMs: config.auditCheckpointIntervalMs,
+    checkpointEvery: config.auditCheckpointEvery,
+    staleAfterMs: config.auditStreamStaleMs,
   });
   const service = createAuditService({ store, writer, keys });
   return {

@@ -1,14 +1,18 @@
-import { hash } from 'node:crypto';
+import { createHmac, hash, type KeyObject } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import type { Actor } from '../http/route';
 import { canonicalEvent } from './audit-canonical';
 import type { AuditAction, AuditOutcome, AuditPurpose } from './audit-types';
 
-/** prevHash of the first event of every stream. */
+/** prevHash of the first event of every stream, and `prev` of the first ledger record. */
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** Version of the stored event shape; part of the hashed content. */
-export const EVENT_VERSION = 1;
+/**
+ * Version of the stored event shape; part of the authenticated content.
+ * 2: `hash` is an HMAC-SHA-256 under the event key (1 was a plain SHA-256,
+ * which anyone with database write access could compute, and is not accepted).
+ */
+export const EVENT_VERSION = 2;
 
 /**
  * One access-log event as stored. Every field except `_id` and `hash` is
@@ -16,7 +20,7 @@ export const EVENT_VERSION = 1;
  */
 export interface AuditEventRecord {
   v: number;
-  /** One per app instance (writer); `seq` counts from 1 within it. */
+  /** One per writer (app instance start, or after a failed write); `seq` counts from 1 within it. */
   stream: string;
   seq: number;
   at: Date;
@@ -44,27 +48,47 @@ export function eventId(stream: string, seq: number): string {
 }
 
 /**
- * SHA-256 over the RFC 8785 (JCS) canonical JSON of everything stored except
- * `_id` and `hash`. Dates encode as ISO 8601 strings (their toJSON).
+ * HMAC-SHA-256 under the event key over the RFC 8785 (JCS) canonical JSON of
+ * everything stored except `_id` and `hash`. Dates encode as ISO 8601 strings
+ * (their toJSON). Keyed, so only a holder of the key (the service) can make
+ * an event that verifies.
  */
-export function eventHash(document: object): string {
-  // One-shot hash (node >= 20.12): no Hash object per event, which verify feels.
-  return hash('sha256', canonicalEvent(document as Record<string, unknown>), 'hex');
+export function eventHash(document: object, key: KeyObject): string {
+  return createHmac('sha256', key)
+    .update(canonicalEvent(document as Record<string, unknown>))
+    .digest('hex');
 }
 
-/** Appends an event to a chain position, computing its hash. */
+/** Appends an event to a chain position, computing its keyed hash. */
 export function chainEvent(
   event: UnchainedEvent,
   position: { stream: string; seq: number; prevHash: string },
+  key: KeyObject,
 ): AuditEventRecord {
   // Key order is irrelevant to the hash (canonical encoding sorts keys).
   const record = { v: EVENT_VERSION, ...position, ...event, hash: '' };
-  record.hash = eventHash(record);
+  record.hash = eventHash(record, key);
   return record;
 }
 
-/** What a checkpoint signs: a stream's head at a time. */
+/**
+ * What a ledger record says about its stream. OPEN: the stream exists (seq 0);
+ * CHECKPOINT: its head at a time; CLOSE: its writer ended it, nothing may
+ * follow; SEALED_AFTER_CRASH: another instance ended it after its writer died,
+ * covering the events found intact after its last checkpoint.
+ */
+export const CHECKPOINT_KINDS = ['OPEN', 'CHECKPOINT', 'CLOSE', 'SEALED_AFTER_CRASH'] as const;
+export type CheckpointKind = (typeof CHECKPOINT_KINDS)[number];
+
+/**
+ * What a ledger record signs: a stream's head at a time, at position `gseq`
+ * of the one ledger all instances share, linked to the record before it
+ * (`prev`, its checkpointDigest), so a removed record breaks the links.
+ */
 export interface CheckpointBody {
+  gseq: number;
+  prev: string;
+  kind: CheckpointKind;
   stream: string;
   seq: number;
   hash: string;
@@ -74,12 +98,16 @@ export interface CheckpointBody {
 
 export interface CheckpointRecord extends CheckpointBody {
   alg: 'Ed25519';
-  /** base64 Ed25519 signature over the canonical JSON of the body. */
+  /** base64 Ed25519 signature over checkpointPayload(body). */
   signature: string;
 }
 
+/** RFC 8785 canonical JSON of the signed fields. */
 export function checkpointPayload(body: CheckpointBody): Buffer {
   const canonical = canonicalize({
+    gseq: body.gseq,
+    prev: body.prev,
+    kind: body.kind,
     stream: body.stream,
     seq: body.seq,
     hash: body.hash,
@@ -89,6 +117,11 @@ export function checkpointPayload(body: CheckpointBody): Buffer {
   return Buffer.from(canonical ?? '', 'utf8');
 }
 
+/** SHA-256 (hex) of a record's signed payload: what the next record's `prev` holds. */
+export function checkpointDigest(body: CheckpointBody): string {
+  return hash('sha256', checkpointPayload(body), 'hex');
+}
+
 export const INVALID_REASONS = [
   'MALFORMED',
   'SEQUENCE_GAP',
@@ -96,7 +129,12 @@ export const INVALID_REASONS = [
   'CHAIN_BROKEN',
   'CHECKPOINT_MISMATCH',
   'CHECKPOINT_SIGNATURE_INVALID',
+  'CHECKPOINT_MISSING',
+  'CHECKPOINT_CHAIN_BROKEN',
   'TRUNCATED',
+  'STREAM_NOT_OPENED',
+  'STREAM_MISSING',
+  'EVENTS_AFTER_CLOSE',
 ] as const;
 export type InvalidReason = (typeof INVALID_REASONS)[number];
 
@@ -105,6 +143,22 @@ export interface InvalidEvent {
   stream: string;
   seq: number;
   reason: InvalidReason;
+  /** For ledger findings: the ledger position concerned. */
+  gseq?: number;
+}
+
+export const WARNING_REASONS = ['UNPROTECTED_TAIL'] as const;
+
+/**
+ * Not a break, but a part of the log weaker than the rest: events seq..toSeq
+ * of a stream were written after its last checkpoint and sealed only after its
+ * writer crashed, so a cut of that tail made before the seal is not detectable.
+ */
+export interface LogWarning {
+  stream: string;
+  seq: number;
+  toSeq: number;
+  reason: (typeof WARNING_REASONS)[number];
 }
 
 /** What a check of the whole log found: `firstInvalid` is absent when it is intact. */
@@ -114,41 +168,37 @@ export interface LogVerification {
   streams: number;
   checkpoints: number;
   firstInvalid?: InvalidEvent;
+  findings: InvalidEvent[];
+  warnings: LogWarning[];
 }
 
-interface StreamState {
-  stream: string;
-  expectedSeq: number;
-  prevHash: string;
+/** How far a stream's events verified, once they were all read. */
+export interface StreamSummary {
+  /** Seq of the last event that verified (0: none). */
+  lastSeq: number;
+  /** Its hash (GENESIS_HASH when none). */
+  head: string;
+  /** A break was found; nothing after it was checked. */
   broken: boolean;
-  /** Hashes at the seqs some checkpoint names. */
-  hashesAt: Map<number, string>;
 }
 
 /**
- * Checks events fed in (stream, seq) order against the chain rules and the
- * (already signature-checked) checkpoints. Pure and synchronous: the caller
- * streams documents in and reads the result at the end.
+ * Checks events fed in (stream, seq) order against the chain rules: no gap,
+ * a valid keyed hash, a link to the predecessor. Pure and synchronous: the
+ * caller streams documents in, may feed a stream's late appends afterwards,
+ * and reads the per-stream summaries at the end.
  */
 export class ChainVerifier {
-  private checked = 0;
-  private readonly invalid: InvalidEvent[] = [];
-  private current: StreamState | null = null;
-  private readonly seenStreams = new Set<string>();
+  checked = 0;
+  readonly findings: InvalidEvent[] = [];
+  private readonly streams = new Map<string, StreamSummary & { expectedSeq: number }>();
 
-  constructor(
-    /** Valid checkpoints, by stream. */
-    private readonly checkpoints: Map<string, CheckpointBody[]>,
-    badCheckpoints: InvalidEvent[] = [],
-  ) {
-    this.invalid.push(...badCheckpoints);
-  }
+  constructor(private readonly key: KeyObject) {}
 
-  /** The seq the next event of `stream` must have, when `stream` is the one being read. */
+  /** The seq the next event of `stream` must have, while the stream is unbroken. */
   expectedSeq(stream: string): number | null {
-    return this.current?.stream === stream && !this.current.broken
-      ? this.current.expectedSeq
-      : null;
+    const state = this.streams.get(stream);
+    return state && !state.broken ? state.expectedSeq : null;
   }
 
   add(document: Partial<AuditEventRecord> & { _id?: unknown }): void {
@@ -156,77 +206,29 @@ export class ChainVerifier {
     const { stream, seq } = document;
     if (typeof stream !== 'string' || typeof seq !== 'number' || !Number.isInteger(seq)) {
       // Cannot be placed in any stream: reported under the stream it claims, at seq 0.
-      this.invalid.push({ stream: String(stream ?? ''), seq: 0, reason: 'MALFORMED' });
+      this.findings.push({ stream: String(stream ?? ''), seq: 0, reason: 'MALFORMED' });
       return;
     }
-    if (this.current?.stream !== stream) this.openStream(stream);
-    const state = this.current!;
+    let state = this.streams.get(stream);
+    if (!state) {
+      state = { lastSeq: 0, head: GENESIS_HASH, broken: false, expectedSeq: 1 };
+      this.streams.set(stream, state);
+    }
     if (state.broken) return;
     const fail = (at: number, reason: InvalidReason) => {
       state.broken = true;
-      this.invalid.push({ stream, seq: at, reason });
+      this.findings.push({ stream, seq: at, reason });
     };
     if (seq !== state.expectedSeq) return fail(state.expectedSeq, 'SEQUENCE_GAP');
-    if (document.hash !== eventHash(document)) return fail(seq, 'HASH_MISMATCH');
-    if (document.prevHash !== state.prevHash) return fail(seq, 'CHAIN_BROKEN');
-    if (state.hashesAt.has(seq)) state.hashesAt.set(seq, document.hash);
-    state.prevHash = document.hash;
+    if (document.hash !== eventHash(document, this.key)) return fail(seq, 'HASH_MISMATCH');
+    if (document.prevHash !== state.head) return fail(seq, 'CHAIN_BROKEN');
+    state.head = document.hash;
+    state.lastSeq = seq;
     state.expectedSeq = seq + 1;
   }
 
-  finish(): LogVerification {
-    this.closeStream();
-    for (const stream of this.checkpoints.keys()) {
-      if (!this.seenStreams.has(stream)) {
-        this.openStream(stream);
-        this.closeStream();
-      }
-    }
-    const firstInvalid = [...this.invalid].sort((a, b) =>
-      a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : a.seq - b.seq,
-    )[0];
-    return {
-      ok: firstInvalid === undefined,
-      checked: this.checked,
-      streams: this.seenStreams.size,
-      checkpoints: [...this.checkpoints.values()].reduce((n, list) => n + list.length, 0),
-      ...(firstInvalid ? { firstInvalid } : {}),
-    };
-  }
-
-  private openStream(stream: string): void {
-    this.closeStream();
-    this.seenStreams.add(stream);
-    const hashesAt = new Map<number, string>();
-    for (const checkpoint of this.checkpoints.get(stream) ?? []) {
-      if (checkpoint.seq > 0) hashesAt.set(checkpoint.seq, '');
-    }
-    this.current = { stream, expectedSeq: 1, prevHash: GENESIS_HASH, broken: false, hashesAt };
-  }
-
-  /** Every checkpoint must match the chain; one past the last event means a cut tail. */
-  private closeStream(): void {
-    const state = this.current;
-    this.current = null;
-    if (!state || state.broken) return;
-    const lastSeq = state.expectedSeq - 1;
-    const checkpoints = [...(this.checkpoints.get(state.stream) ?? [])].sort(
-      (a, b) => a.seq - b.seq,
-    );
-    for (const checkpoint of checkpoints) {
-      if (checkpoint.seq > lastSeq) {
-        this.invalid.push({ stream: state.stream, seq: lastSeq + 1, reason: 'TRUNCATED' });
-        return;
-      }
-      const expected = checkpoint.seq === 0 ? GENESIS_HASH : state.hashesAt.get(checkpoint.seq);
-      if (checkpoint.hash !== expected) {
-        this.invalid.push({
-          stream: state.stream,
-          seq: checkpoint.seq,
-          reason: 'CHECKPOINT_MISMATCH',
-        });
-        return;
-      }
-    }
+  /** Every stream that has events, and how far each verified. */
+  summaries(): ReadonlyMap<string, StreamSummary> {
+    return this.streams;
   }
 }

@@ -14,6 +14,7 @@ import forge from 'node-forge';
 
 /** File names inside KEYS_DIR. Each key has one use only. */
 export const SUBJECT_REF_KEY_FILE = 'audit-subject-ref.key';
+export const EVENT_MAC_KEY_FILE = 'audit-event-mac.key';
 export const CHECKPOINT_KEY_FILE = 'audit-checkpoint-ed25519.pem';
 export const CHECKPOINT_PUBLIC_KEY_FILE = 'audit-checkpoint-ed25519.pub.pem';
 
@@ -25,6 +26,11 @@ export interface AuditKeys {
   subjectRefKey: KeyObject;
   /** Public, stable id of the subjectRef key, stored with every event. */
   subjectRefKeyId: string;
+  /**
+   * HMAC-SHA-256 key authenticating every event (its `hash`); used for nothing
+   * else. Only the service holds it: a database writer cannot mint a valid event.
+   */
+  eventMacKey: KeyObject;
   /** Ed25519 key signing checkpoints; used for nothing else. */
   checkpointPrivateKey: KeyObject;
   checkpointPublicKey: KeyObject;
@@ -44,13 +50,16 @@ export class AuditKeyError extends Error {
  */
 export function loadAuditKeys(keysDir: string, { generate }: { generate: boolean }): AuditKeys {
   const hmacPath = path.join(keysDir, SUBJECT_REF_KEY_FILE);
+  const macPath = path.join(keysDir, EVENT_MAC_KEY_FILE);
   const signingPath = path.join(keysDir, CHECKPOINT_KEY_FILE);
   if (generate) {
     fs.mkdirSync(keysDir, { recursive: true, mode: 0o700 });
     createOnce(hmacPath, () => `${randomBytes(32).toString('base64')}\n`);
+    createOnce(macPath, () => `${randomBytes(32).toString('base64')}\n`);
     createOnce(signingPath, generateSigningKeyPem);
   }
   const hmacBytes = readHmacKey(hmacPath);
+  const macBytes = readHmacKey(macPath);
   const checkpointPrivateKey = readEd25519PrivateKey(signingPath);
   const checkpointPublicKey = createPublicKey(checkpointPrivateKey);
   const spki = checkpointPublicKey.export({ format: 'der', type: 'spki' });
@@ -62,6 +71,7 @@ export function loadAuditKeys(keysDir: string, { generate }: { generate: boolean
   return {
     subjectRefKey: createSecretKey(hmacBytes),
     subjectRefKeyId: `sr-${createHmac('sha256', hmacBytes).update('audit-subject-ref-key-id').digest('hex').slice(0, 16)}`,
+    eventMacKey: createSecretKey(macBytes),
     checkpointPrivateKey,
     checkpointPublicKey,
     checkpointKeyId: `cp-${createHash('sha256').update(spki).digest('hex').slice(0, 16)}`,

@@ -3,7 +3,12 @@ import { pipeline } from 'node:stream/promises';
 import type { Response } from 'express';
 import Joi from 'joi';
 import { ROLES, route, type RouteDefinition } from '../http/route';
-import { INVALID_REASONS, type AuditEventRecord } from './audit-chain';
+import {
+  CHECKPOINT_KINDS,
+  INVALID_REASONS,
+  WARNING_REASONS,
+  type AuditEventRecord,
+} from './audit-chain';
 import { toEcs } from './audit-ecs';
 import type { AuditService, EventQuery, ListQuery } from './audit-service';
 import { AUDIT_ACTIONS, AUDIT_OUTCOMES, AUDIT_PURPOSES } from './audit-types';
@@ -68,16 +73,52 @@ const pageSchema = Joi.object({
   next: Joi.string().allow(null),
 });
 
+const findingSchema = Joi.object({
+  stream: Joi.string().allow(''),
+  seq: Joi.number().integer(),
+  reason: Joi.string().valid(...INVALID_REASONS),
+  gseq: Joi.number().integer().description('Ledger position, for a ledger finding'),
+});
+
 const verifySchema = Joi.object({
   ok: Joi.boolean(),
   checked: Joi.number().integer(),
   streams: Joi.number().integer(),
-  checkpoints: Joi.number().integer(),
-  firstInvalid: Joi.object({
-    stream: Joi.string(),
-    seq: Joi.number().integer(),
-    reason: Joi.string().valid(...INVALID_REASONS),
-  }),
+  checkpoints: Joi.number().integer().description('Authentic, linked ledger records'),
+  firstInvalid: findingSchema,
+  findings: Joi.array()
+    .items(findingSchema)
+    .description('Every break found, by (stream, seq); `ok` is false when any'),
+  warnings: Joi.array()
+    .items(
+      Joi.object({
+        stream: Joi.string(),
+        seq: Joi.number().integer(),
+        toSeq: Joi.number().integer(),
+        reason: Joi.string().valid(...WARNING_REASONS),
+      }),
+    )
+    .description(
+      'Weaker parts that are not breaks: events seq..toSeq sealed after their writer crashed, past its last checkpoint',
+    ),
+});
+
+const headSchema = Joi.object({
+  gseq: Joi.number().integer().description('Ledger position (global checkpoint sequence)'),
+  digest: Joi.string().description(
+    'SHA-256 of the signed payload; the next record names it as `prev`',
+  ),
+  prev: Joi.string(),
+  kind: Joi.string().valid(...CHECKPOINT_KINDS),
+  stream: Joi.string(),
+  seq: Joi.number().integer(),
+  hash: Joi.string().description('Hash of the event at (stream, seq)'),
+  at: Joi.date().iso(),
+  keyId: Joi.string(),
+  alg: Joi.string().valid('Ed25519'),
+  signature: Joi.string().description(
+    'base64 Ed25519 over the RFC 8785 JSON of {gseq, prev, kind, stream, seq, hash, at, keyId}',
+  ),
 });
 
 /** 401/403 on these routes become DENIED events: the log holds pseudonymous personal data. */
@@ -139,13 +180,40 @@ export function auditRoutes(audit: AuditService): RouteDefinition[] {
       personalData: personalData('audit.verify'),
       responses: {
         200: {
-          description: 'Result; `firstInvalid` names where the log stops being intact',
+          description:
+            'Result; `firstInvalid` is the first of `findings`, where the log stops being intact',
           schema: verifySchema,
         },
         503: { description: 'The verification could not be recorded' },
       },
       async handler(_req, res, { request }) {
         res.json(await audit.verify(request));
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/audit-events/head',
+      summary: 'The signed head of the checkpoint ledger, for copies kept outside the database',
+      tag: 'Access log',
+      roles: ['auditor'],
+      responses: {
+        200: { description: 'The latest ledger record as stored', schema: headSchema },
+      },
+      async handler(_req, res) {
+        const head = await audit.head();
+        res.json({
+          gseq: head.gseq,
+          digest: head.digest,
+          prev: head.prev,
+          kind: head.kind,
+          stream: head.stream,
+          seq: head.seq,
+          hash: head.hash,
+          at: head.at,
+          keyId: head.keyId,
+          alg: head.alg,
+          signature: head.signature,
+        });
       },
     }),
     route({

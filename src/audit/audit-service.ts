@@ -1,12 +1,17 @@
-import { ValidationFailed } from '../errors';
+import { NotFound, ValidationFailed } from '../errors';
 import type { RequestContext } from '../http/route';
 import type { DeniedAccessRecorder } from '../http/router';
-import type { AuditEventRecord, LogVerification } from './audit-chain';
+import {
+  checkpointDigest,
+  type AuditEventRecord,
+  type CheckpointRecord,
+  type LogVerification,
+} from './audit-chain';
 import { createSubjectPseudonym, deniedAccess, toEvent } from './audit-event';
 import type { AuditKeys } from './audit-keys';
 import type { AuditStore, EventFilter, ListPosition } from './audit-store';
 import type { AccessEventInput, AccessLog, AuditAction, AuditOutcome } from './audit-types';
-import { verifyLog } from './audit-verify';
+import { verifyLog, type LedgerWitness } from './audit-verify';
 import type { ChainWriter } from './audit-writer';
 
 /** Filters of the list and the export; an identity is matched through its subjectRef. */
@@ -33,9 +38,14 @@ export interface EventPage {
   next: string | null;
 }
 
+/** The latest signed ledger record, and its digest (what the next record's `prev` will be). */
+export type SignedHead = CheckpointRecord & { digest: string };
+
 export interface AuditService extends AccessLog {
   list(query: ListQuery, context: RequestContext): Promise<EventPage>;
   verify(context: RequestContext): Promise<LogVerification>;
+  /** The ledger's latest record as stored, for copies kept outside the database. */
+  head(): Promise<SignedHead>;
   /** Records the export, then streams the filtered events in list order. */
   openExport(query: EventQuery, context: RequestContext): Promise<AsyncIterable<AuditEventRecord>>;
   recordDenied: DeniedAccessRecorder;
@@ -49,7 +59,7 @@ type ReviewAction = 'audit.read' | 'audit.verify' | 'audit.export';
  */
 export function createAuditService(deps: {
   store: AuditStore;
-  writer: Pick<ChainWriter, 'append'>;
+  writer: Pick<ChainWriter, 'append'> & LedgerWitness;
   keys: AuditKeys;
 }): AuditService {
   const { store, writer, keys } = deps;
@@ -92,7 +102,13 @@ export function createAuditService(deps: {
 
     async verify(context) {
       await recordReview('audit.verify', context);
-      return verifyLog(store, keys);
+      return verifyLog(store, keys, writer);
+    },
+
+    async head() {
+      const head = await store.headCheckpoint();
+      if (!head) throw new NotFound('ledger record');
+      return { ...head, digest: checkpointDigest(head) };
     },
 
     async openExport(query, context) {

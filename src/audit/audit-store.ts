@@ -11,6 +11,22 @@ type Filter = mongo.Filter<Document>;
 
 export const EVENTS_COLLECTION = 'audit_events';
 export const CHECKPOINTS_COLLECTION = 'audit_checkpoints';
+export const STREAMS_COLLECTION = 'audit_streams';
+
+/**
+ * A stream's registry entry: the operational index of writers. OPEN while its
+ * writer lives (it refreshes `heartbeatAt`), SEALING while another instance
+ * seals it after a crash, CLOSED once a CLOSE or SEALED_AFTER_CRASH ledger
+ * record ends it. Not signed: the signed truth is the ledger; verify
+ * cross-checks the two.
+ */
+export interface StreamEntry {
+  stream: string;
+  state: 'OPEN' | 'SEALING' | 'CLOSED';
+  openedAt: Date;
+  heartbeatAt: Date;
+  closedAt: Date | null;
+}
 
 /** Filters of `GET /v1/audit-events` (identityId already turned into subjectRef). */
 export interface EventFilter {
@@ -48,7 +64,29 @@ export interface AuditStore {
   ensureIndexes(): Promise<void>;
   /** Ordered insert of one chained batch: how many leading events are durable. Never rejects. */
   insertEvents(records: readonly AuditEventRecord[]): Promise<InsertOutcome>;
+  /**
+   * Appends a ledger record at its `gseq`; rejects with Conflict when that
+   * position is taken (another instance appended first: read the head again).
+   */
   insertCheckpoint(checkpoint: CheckpointRecord): Promise<void>;
+  /** The ledger record with the highest gseq, as found; null on an empty ledger. */
+  headCheckpoint(): Promise<CheckpointRecord | null>;
+  /** The latest ledger record of one stream, as found. */
+  lastCheckpointOf(stream: string): Promise<CheckpointRecord | null>;
+  /** Ledger records with gseq > `gseq`, as found. */
+  checkpointsAfter(gseq: number): Promise<CheckpointRecord[]>;
+  /** Stored `hash` of events by (stream, seq), keyed by eventId; absent ones are left out. */
+  eventHashes(positions: { stream: string; seq: number }[]): Promise<Map<string, unknown>>;
+  registerStream(stream: string, at: Date): Promise<void>;
+  /** Refreshes a live stream's heartbeat; false when it is no longer OPEN (sealed by another). */
+  heartbeat(stream: string, at: Date): Promise<boolean>;
+  /**
+   * Takes one stream whose heartbeat is older than `staleBefore` (its writer is
+   * gone) for sealing, so no two instances seal it; null when there is none.
+   */
+  claimOrphan(staleBefore: Date, now: Date, except: string): Promise<string | null>;
+  markClosed(stream: string, at: Date): Promise<void>;
+  allStreams(): Promise<StreamEntry[]>;
   /** One page in list order, after `after` when given. */
   findPage(
     filter: EventFilter,
@@ -88,20 +126,36 @@ const checkpointIndexes = new Schema(
   {},
   { collection: CHECKPOINTS_COLLECTION, strict: false, autoCreate: false },
 );
-checkpointIndexes.index({ stream: 1, seq: 1, at: 1 }, { name: 'by_stream' });
+// One record per ledger position: the compare-and-set that keeps the ledger linear.
+checkpointIndexes.index({ gseq: 1 }, { unique: true, name: 'ledger_position' });
+checkpointIndexes.index({ stream: 1, gseq: 1 }, { name: 'by_stream_position' });
+
+const streamIndexes = new Schema(
+  {},
+  { collection: STREAMS_COLLECTION, strict: false, autoCreate: false },
+);
+streamIndexes.index({ state: 1, heartbeatAt: 1 }, { name: 'by_state' });
 
 export function createAuditStore(connection: Connection): AuditStore {
   const eventsModel = connection.model('AuditEvent', eventIndexes);
   const checkpointsModel = connection.model('AuditCheckpoint', checkpointIndexes);
+  const streamsModel = connection.model('AuditStream', streamIndexes);
   // Untyped on purpose: the driver's Filter<T> over these shapes is costly for tsc and adds nothing here.
   const events = connection.collection(EVENTS_COLLECTION) as unknown as mongo.Collection<Document>;
   const checkpoints = connection.collection(
     CHECKPOINTS_COLLECTION,
   ) as unknown as mongo.Collection<Document>;
+  const streams = connection.collection(
+    STREAMS_COLLECTION,
+  ) as unknown as mongo.Collection<Document>;
+  const readCheckpoints = async (query: Filter, options: mongo.FindOptions = {}) => {
+    const found = await translated(() => checkpoints.find(query, options).toArray());
+    return found.map(toCheckpoint);
+  };
 
   return {
     async ensureIndexes() {
-      await ensureModelIndexes(eventsModel, checkpointsModel);
+      await ensureModelIndexes(eventsModel, checkpointsModel, streamsModel);
     },
 
     async insertEvents(records) {
@@ -114,7 +168,90 @@ export function createAuditStore(connection: Connection): AuditStore {
     },
 
     async insertCheckpoint(checkpoint) {
-      await translated(() => checkpoints.insertOne({ ...checkpoint }, { writeConcern: DURABLE }));
+      await translated(() =>
+        checkpoints.insertOne({ _id: checkpoint.gseq, ...checkpoint } as Document, {
+          writeConcern: DURABLE,
+        }),
+      );
+    },
+
+    async headCheckpoint() {
+      const [head] = await readCheckpoints({}, { sort: { gseq: -1 }, limit: 1 });
+      return head ?? null;
+    },
+
+    async lastCheckpointOf(stream) {
+      const [last] = await readCheckpoints({ stream }, { sort: { gseq: -1 }, limit: 1 });
+      return last ?? null;
+    },
+
+    checkpointsAfter: (gseq) => readCheckpoints({ gseq: { $gt: gseq } }),
+
+    async eventHashes(positions) {
+      const hashes = new Map<string, unknown>();
+      for (let start = 0; start < positions.length; start += 1000) {
+        const ids = positions.slice(start, start + 1000).map((p) => eventId(p.stream, p.seq));
+        const found = await translated(() =>
+          events.find(withStringIds({ _id: { $in: ids } }), { projection: { hash: 1 } }).toArray(),
+        );
+        for (const document of found) hashes.set(String(document._id), document.hash);
+      }
+      return hashes;
+    },
+
+    async registerStream(stream, at) {
+      await translated(() =>
+        streams.insertOne(
+          {
+            _id: stream,
+            stream,
+            state: 'OPEN',
+            openedAt: at,
+            heartbeatAt: at,
+            closedAt: null,
+          } as Document,
+          { writeConcern: DURABLE },
+        ),
+      );
+    },
+
+    async heartbeat(stream, at) {
+      const result = await translated(() =>
+        streams.updateOne(withStringIds({ _id: stream, state: 'OPEN' }), {
+          $set: { heartbeatAt: at },
+        }),
+      );
+      return result.matchedCount === 1;
+    },
+
+    async claimOrphan(staleBefore, now, except) {
+      const claimed = await translated(() =>
+        streams.findOneAndUpdate(
+          withStringIds({
+            _id: { $ne: except },
+            state: { $in: ['OPEN', 'SEALING'] },
+            heartbeatAt: { $lt: staleBefore },
+          }),
+          { $set: { state: 'SEALING', heartbeatAt: now } },
+          { writeConcern: DURABLE, includeResultMetadata: false },
+        ),
+      );
+      return claimed ? String(claimed._id) : null;
+    },
+
+    async markClosed(stream, at) {
+      await translated(() =>
+        streams.updateOne(
+          withStringIds({ _id: stream }),
+          { $set: { state: 'CLOSED', closedAt: at } },
+          { writeConcern: DURABLE },
+        ),
+      );
+    },
+
+    async allStreams() {
+      const found = await translated(() => streams.find({}).toArray());
+      return found.map(({ _id, ...entry }) => ({ ...entry, stream: String(_id) }) as StreamEntry);
     },
 
     async findPage(filter, after, limit) {
@@ -136,13 +273,7 @@ export function createAuditStore(connection: Connection): AuditStore {
       return found.map(toRecord);
     },
 
-    async allCheckpoints() {
-      const found = await translated(() => checkpoints.find({}).toArray());
-      return found.map(({ _id, ...checkpoint }) => {
-        void _id;
-        return checkpoint as CheckpointRecord;
-      });
-    },
+    allCheckpoints: () => readCheckpoints({}),
   };
 }
 
@@ -188,6 +319,17 @@ async function* readInChainBatches(
 /** Stored event: `_id` is `stream:seq`, so the chain position is also the primary key. */
 function toDocument(record: AuditEventRecord): Document {
   return { _id: eventId(record.stream, record.seq), ...record };
+}
+
+/** The driver types `_id` as an ObjectId; these collections use strings (and gseq numbers). */
+function withStringIds(query: object): Filter {
+  return query as unknown as Filter;
+}
+
+function toCheckpoint(document: Document): CheckpointRecord {
+  const { _id, ...checkpoint } = document;
+  void _id;
+  return checkpoint as CheckpointRecord;
 }
 
 function toRecord(document: Document): AuditEventRecord {
