@@ -460,7 +460,7 @@ describe('GET /v1/identities/{identityId}/quota', () => {
         outcome: 'SUCCESS',
         fields: ['quota'],
         requestId: `quota-${b.identityId}`,
-        resource: { route: '/v1/identities/:identityId/quota', id: b.identityId },
+        resource: { route: '/v1/identities/:identityId/quota', id: null },
       }),
     ]);
     const failed = await t

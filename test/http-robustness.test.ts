@@ -120,6 +120,12 @@ describe('X-Request-Id that could be a phone or an id number', () => {
     },
   );
 
+  it('when the request id is a UUID whose joined groups hold a long digit run, then it is echoed', async () => {
+    const uuid = 'quota-f1e6f432-3321-4601-aebd-f4e0edbfd2bf';
+    const response = await t.http().get('/healthz').set('X-Request-Id', uuid).expect(200);
+    expect(response.headers['x-request-id']).toBe(uuid);
+  });
+
   it('when the request id is an ordinary trace id, then it is echoed', async () => {
     const response = await t
       .http()

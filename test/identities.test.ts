@@ -377,6 +377,21 @@ describe('POST /v1/identities', () => {
   });
 });
 
+describe('the access log names a person only by pseudonym', () => {
+  it('when an identity is registered, read, exported and its quota read, then no stored event holds its id in clear', async () => {
+    const created = (await register(person()).expect(201)).body;
+    const id: string = created.identityId;
+    await t.http().get(`/v1/identities/${id}`).set(auth(checkout)).expect(200);
+    await t.http().get(`/v1/identities/${id}/export`).set(auth(checkout)).expect(200);
+    await t.http().get(`/v1/identities/${id}/quota`).set(auth(checkout)).expect(200);
+
+    const stored = await t.connection.collection('audit_events').find({}).toArray();
+    const ofThisPerson = (await auditEvents({ identityId: id, limit: '100' })).length;
+    expect(ofThisPerson).toBeGreaterThanOrEqual(4);
+    expect(JSON.stringify(stored)).not.toContain(id);
+  });
+});
+
 describe('identity verification provider (simulator)', () => {
   it('when the simulator answers a mismatch (sequence 999), then status MISMATCH', async () => {
     const body = (

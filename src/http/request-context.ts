@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Actor } from './route';
+import { looksLikePersonalNumber } from './schemas';
 
 /** Per-request state the middleware chain fills in. */
 export interface RequestState {
@@ -13,14 +14,14 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /**
  * Request ids are stored in every audit event, so one that could be a phone
  * (11 digits) or a resident id number (17-18) is never echoed or stored, in
- * any common formatting: the separators a request id may hold are ignored
- * when counting digits (`138-1234-5670`, `110105.19491231.002X`).
+ * any common formatting (`138-1234-5670`, `110105-19491231-002X`). Plain
+ * digit runs of 11 or more are refused too; a UUID is not (its groups are hex
+ * and joining them is not a number anyone was given).
  */
 const LONG_DIGIT_RUN = /\d{11,}/;
-const SEPARATORS = /[._:-]/g;
 
 function couldBePersonalNumber(requestId: string): boolean {
-  return LONG_DIGIT_RUN.test(requestId.replace(SEPARATORS, ''));
+  return LONG_DIGIT_RUN.test(requestId) || looksLikePersonalNumber(requestId);
 }
 
 declare module 'express-serve-static-core' {

@@ -69,7 +69,8 @@ export function createIdentityAccessEvents(accessLog: AccessLog): IdentityAccess
     purpose: facts.purpose,
     outcome,
     identityId: facts.identityId,
-    resourceId: facts.identityId,
+    // The person is named by the event's pseudonym (subjectRef), never by the id in clear.
+    resourceId: null,
     fields: facts.fields,
   });
 

@@ -35,7 +35,8 @@ export function createQuotaService({
         action: 'quota.read',
         purpose: 'checkout-verification',
         identityId,
-        resourceId: identityId,
+        // The person is named by the event's pseudonym (subjectRef), never by the id in clear.
+        resourceId: null,
         fields: ['quota'],
       } as const;
       return auditedRead(accessLog, access, async () => {
