@@ -4,8 +4,9 @@ import type { FieldCipher } from '../crypto/field-cipher-types';
 import { DecryptionFailed, NotFound } from '../errors';
 import type { IdentitiesStore, IdentityRecord } from './identities-types';
 import { decryptIdentity } from './identity-ciphertext';
-import type { IdentityDirectory } from './identity-directory';
+import type { BuyerIdentity, IdentityDirectory } from './identity-directory';
 import { parseIdNumber } from './identity-number';
+import { isReadable } from './identity-use-case-deps';
 import { nameProblem, normaliseName } from './personal-fields';
 
 function sameIndex(a: string | null, b: string): boolean {
@@ -13,21 +14,30 @@ function sameIndex(a: string | null, b: string): boolean {
   return timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
-/**
- * Coalesces concurrent reads of the same identity into one database read.
- * Checkout asks findBuyer and payerMatches at once; each read is a scan on the
- * embedded engine. Nothing is kept once the read settles, so a correction or a
- * deletion is seen by the very next call.
- */
-function singleFlight(read: (id: string) => Promise<IdentityRecord | null>) {
-  const inFlight = new Map<string, Promise<IdentityRecord | null>>();
-  return (id: string): Promise<IdentityRecord | null> => {
-    const pending = inFlight.get(id);
-    if (pending) return pending;
-    const started = read(id).finally(() => inFlight.delete(id));
-    inFlight.set(id, started);
-    return started;
+function toBuyer(record: IdentityRecord): BuyerIdentity {
+  return {
+    identityId: record.id,
+    userId: record.userId,
+    verificationStatus: record.verificationStatus,
+    // Creation refuses a record without the separate consent (and the guardian's, under 14).
+    consentRecorded: record.consent.sensitiveDataConsent === true,
   };
+}
+
+/** Compared by the keyed blind indexes, never by decrypting. */
+function isPayer(
+  record: IdentityRecord,
+  payer: { name?: unknown; idNumber?: unknown } | undefined,
+  blindIndex: BlindIndex,
+): boolean {
+  if (typeof payer?.name !== 'string' || typeof payer?.idNumber !== 'string') return false;
+  const parsed = parseIdNumber(payer.idNumber);
+  const name = normaliseName(payer.name);
+  if (!parsed.ok || nameProblem(name)) return false;
+  // Both are checked (no short cut), so timing does not tell which one differed.
+  const idMatches = sameIndex(record.idNumberIndex, blindIndex.idNumber(parsed.id.value));
+  const nameMatches = sameIndex(record.nameIndex, blindIndex.name(name));
+  return idMatches && nameMatches;
 }
 
 /**
@@ -43,32 +53,26 @@ export function createIdentityDirectory({
   fieldCipher: FieldCipher;
   blindIndex: BlindIndex;
 }): IdentityDirectory {
-  const findRecord = singleFlight((id) => identitiesStore.findById(id));
+  const readable = async (identityId: unknown) => {
+    if (typeof identityId !== 'string') return null;
+    const record = await identitiesStore.findById(identityId);
+    return isReadable(record) ? record : null;
+  };
   return {
     async findBuyer(identityId) {
-      if (typeof identityId !== 'string') return null;
-      const record = await findRecord(identityId);
-      if (!record || record.status !== 'ACTIVE' || record.deletionStartedAt) return null;
-      return {
-        identityId: record.id,
-        userId: record.userId,
-        verificationStatus: record.verificationStatus,
-        // Creation refuses a record without the separate consent (and the guardian's, under 14).
-        consentRecorded: record.consent.sensitiveDataConsent === true,
-      };
+      const record = await readable(identityId);
+      return record ? toBuyer(record) : null;
     },
 
     async payerMatches(identityId, payer) {
-      if (typeof payer?.name !== 'string' || typeof payer?.idNumber !== 'string') return false;
-      const record = await findRecord(identityId);
-      if (!record || record.status !== 'ACTIVE' || record.deletionStartedAt) return false;
-      const parsed = parseIdNumber(payer.idNumber);
-      const name = normaliseName(payer.name);
-      if (!parsed.ok || nameProblem(name)) return false;
-      // Both are checked (no short cut), so timing does not tell which one differed.
-      const idMatches = sameIndex(record.idNumberIndex, blindIndex.idNumber(parsed.id.value));
-      const nameMatches = sameIndex(record.nameIndex, blindIndex.name(name));
-      return idMatches && nameMatches;
+      const record = await readable(identityId);
+      return record !== null && isPayer(record, payer, blindIndex);
+    },
+
+    async checkBuyer(identityId, payer) {
+      const record = await readable(identityId);
+      if (!record) return { buyer: null, payerIsBuyer: false };
+      return { buyer: toBuyer(record), payerIsBuyer: isPayer(record, payer, blindIndex) };
     },
 
     async revealBuyer(identityId) {

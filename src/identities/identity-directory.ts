@@ -29,6 +29,11 @@ export interface IdentityDirectory {
    * normalised id number and of the normalised name, never by decrypting.
    */
   payerMatches(identityId: string, payer: { name: string; idNumber: string }): Promise<boolean>;
+  /** Checkout's question in one read: the buyer (null when unknown or deleted) and payerMatches. */
+  checkBuyer(
+    identityId: string,
+    payer: { name: string; idNumber: string },
+  ): Promise<{ buyer: BuyerIdentity | null; payerIsBuyer: boolean }>;
   /** Decrypts the buyer's fields; DecryptionFailed when the key is gone. */
   revealBuyer(identityId: string): Promise<BuyerPersonalData>;
 }

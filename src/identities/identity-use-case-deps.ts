@@ -36,7 +36,8 @@ export async function loadForDeletion(
   return record;
 }
 
-function isReadable(record: IdentityRecord | null): record is IdentityRecord {
+/** Active and no deletion begun: what every read of an identity may see. */
+export function isReadable(record: IdentityRecord | null): record is IdentityRecord {
   return record !== null && record.status === 'ACTIVE' && record.deletionStartedAt === null;
 }
 

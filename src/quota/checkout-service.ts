@@ -101,13 +101,9 @@ async function answerLateRetry(
   throw new ValidationFailed([{ path: 'orderedAt', message: 'must be within the last 24 hours' }]);
 }
 
-/** Both read the identity; payerIsBuyer is false for an unknown identity. */
-async function checkBuyer({ directory }: Checkout, request: VerifyRequest) {
-  const [buyer, payerIsBuyer] = await Promise.all([
-    directory.findBuyer(request.identityId),
-    directory.payerMatches(request.identityId, request.payer),
-  ]);
-  return { buyer, payerIsBuyer };
+/** One read of the identity; payerIsBuyer is false for an unknown identity. */
+function checkBuyer({ directory }: Checkout, request: VerifyRequest) {
+  return directory.checkBuyer(request.identityId, request.payer);
 }
 
 function recordVerify(

@@ -19,7 +19,7 @@ import type { CbecPolicy } from './policy';
  * All of checkout is the checkout role's, `return` included: the platform is
  * the party that files the return with customs (through its broker) and
  * receives the approval, so it is the one to report it; a broker's client
- * only acknowledges declarations. See README "Checkout and quota".
+ * only acknowledges declarations. See docs/checkout-and-quota.md.
  */
 const ROLES: readonly Role[] = ['checkout'];
 const TAG = 'Checkout and quota';

@@ -198,6 +198,12 @@ const fakeDirectory: IdentityDirectory = {
       payer.idNumber === KNOWN_BUYER.payer.idNumber
     );
   },
+  async checkBuyer(identityId, payer) {
+    return {
+      buyer: await fakeDirectory.findBuyer(identityId),
+      payerIsBuyer: await fakeDirectory.payerMatches(identityId, payer),
+    };
+  },
   async revealBuyer() {
     throw new Error('not used by checkout');
   },
