@@ -137,6 +137,7 @@ async function appendBenchmark(uri: string, keysDir: string) {
       auditCheckpointIntervalMs: 60000,
       auditCheckpointEvery: 1000,
       auditStreamStaleMs: 300000,
+      auditRefusalWindowMs: 60000,
     };
     const log = createAccessLog({ connection, config, logger });
     await log.ensureIndexes();

@@ -30,6 +30,8 @@ export interface Config {
   auditCheckpointEvery: number;
   /** Access log: a stream whose writer has not heartbeated for this long is sealed as crashed. */
   auditStreamStaleMs: number;
+  /** Access log: identical refusals after a first are counted this long, then stated in one event. */
+  auditRefusalWindowMs: number;
   /** How long an unwrapped data key may stay in memory (0: not cached). */
   dataKeyCacheMs: number;
   /** Identity verification (name + id number) through a licensed provider. */
@@ -102,6 +104,7 @@ const schema = Joi.object({
     .default(
       (parent: { AUDIT_CHECKPOINT_INTERVAL_MS: number }) => parent.AUDIT_CHECKPOINT_INTERVAL_MS * 5,
     ),
+  AUDIT_REFUSAL_WINDOW_MS: Joi.number().integer().min(100).max(3600000).default(60000),
   DATA_KEY_CACHE_MS: Joi.number().integer().min(0).max(60000).default(2000),
   IDV_PROVIDER: Joi.string()
     .valid('simulator', 'disabled')
@@ -166,6 +169,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     auditCheckpointIntervalMs: value.AUDIT_CHECKPOINT_INTERVAL_MS,
     auditCheckpointEvery: value.AUDIT_CHECKPOINT_EVERY,
     auditStreamStaleMs: value.AUDIT_STREAM_STALE_MS,
+    auditRefusalWindowMs: value.AUDIT_REFUSAL_WINDOW_MS,
     dataKeyCacheMs: value.DATA_KEY_CACHE_MS,
     idv: {
       provider: value.IDV_PROVIDER,

@@ -9,6 +9,7 @@ import { createAuditService } from './audit-service';
 import { createAuditStore } from './audit-store';
 import type { AccessLog } from './audit-types';
 import { ChainWriter } from './audit-writer';
+import { RefusalAggregator } from './refusal-aggregator';
 
 /** The access log as the app wires it: the AccessLog other capabilities get, plus its module parts. */
 export interface AccessLogModule extends AccessLog {
@@ -22,7 +23,10 @@ export interface AccessLogModule extends AccessLog {
   ensureIndexes(): Promise<void>;
   /** Keys loaded (they are, or construction threw) and the writer running. */
   isReady(): Promise<boolean>;
-  /** Stops checkpoints, drains queued events, closes the stream with a signed record. */
+  /**
+   * Writes the refusal counts still open, stops checkpoints, drains queued
+   * events, closes the stream with a signed record.
+   */
   stop(): Promise<void>;
   /** This instance's writer stream and confirmed head (diagnostics, tests). */
   position(): { stream: string; seq: number; hash: string };
@@ -43,7 +47,12 @@ export function createAccessLog({
   connection: Connection;
   config: Pick<
     Config,
-    'env' | 'keysDir' | 'auditCheckpointIntervalMs' | 'auditCheckpointEvery' | 'auditStreamStaleMs'
+    | 'env'
+    | 'keysDir'
+    | 'auditCheckpointIntervalMs'
+    | 'auditCheckpointEvery'
+    | 'auditStreamStaleMs'
+    | 'auditRefusalWindowMs'
   >;
   logger: Logger;
 }): AccessLogModule {
@@ -57,7 +66,12 @@ export function createAccessLog({
     checkpointEvery: config.auditCheckpointEvery,
     staleAfterMs: config.auditStreamStaleMs,
   });
-  const service = createAuditService({ store, writer, keys });
+  const refusals = new RefusalAggregator({
+    append: (event) => writer.append(event),
+    logger,
+    windowMs: config.auditRefusalWindowMs,
+  });
+  const service = createAuditService({ store, writer, keys, refusals });
   return {
     record: service.record,
     subjectRef: service.subjectRef,
@@ -66,9 +80,13 @@ export function createAccessLog({
     async ensureIndexes() {
       await store.ensureIndexes();
       await writer.start();
+      refusals.start();
     },
     isReady: async () => writer.running,
-    stop: () => writer.stop(),
+    async stop() {
+      await refusals.stop();
+      await writer.stop();
+    },
     position: () => writer.position(),
     checkpoint: () => writer.checkpoint(),
   };

@@ -37,6 +37,18 @@ export interface AuditEventRecord {
   sourceIp: string;
   prevHash: string;
   hash: string;
+  /**
+   * Only on an event that stands for identical refusals counted after a first
+   * one (written on its own): how many, and when the first and last came.
+   */
+  repeat?: RefusalRepeat;
+}
+
+/** Identical refusals one event stands for (see RefusalAggregator). */
+export interface RefusalRepeat {
+  count: number;
+  firstAt: Date;
+  lastAt: Date;
 }
 
 /** The event without its chain position and hashes: what the writer is handed. */

@@ -26,6 +26,9 @@ export function toEcs(event: AuditEventRecord): Record<string, unknown> {
       outcome: ECS_OUTCOME[event.outcome] ?? 'unknown',
       reason: event.outcome,
       sequence: event.seq,
+      ...(event.repeat
+        ? { start: isoOf(event.repeat.firstAt), end: isoOf(event.repeat.lastAt) }
+        : {}),
       hash: event.hash,
     },
     user: event.actor
@@ -44,6 +47,7 @@ export function toEcs(event: AuditEventRecord): Record<string, unknown> {
       subject_ref_key_id: event.subjectRefKeyId,
       fields: event.fields,
       resource: { id: event.resource?.id },
+      ...(event.repeat ? { repeat: repeatOf(event.repeat) } : {}),
       chain: {
         stream: event.stream,
         seq: event.seq,
@@ -53,4 +57,10 @@ export function toEcs(event: AuditEventRecord): Record<string, unknown> {
       },
     },
   };
+}
+
+const isoOf = (value: unknown) => (value instanceof Date ? value.toISOString() : null);
+
+function repeatOf(repeat: NonNullable<AuditEventRecord['repeat']>) {
+  return { count: repeat.count, first_at: isoOf(repeat.firstAt), last_at: isoOf(repeat.lastAt) };
 }

@@ -66,6 +66,13 @@ const eventSchema = Joi.object({
   sourceIp: Joi.string(),
   prevHash: Joi.string(),
   hash: Joi.string(),
+  repeat: Joi.object({
+    count: Joi.number().integer().min(1),
+    firstAt: Joi.date().iso(),
+    lastAt: Joi.date().iso(),
+  }).description(
+    'Only on a DENIED event that stands for `count` refusals identical to an earlier event (same actor, address, route, action, fields), counted in one window instead of written one by one',
+  ),
 });
 
 const pageSchema = Joi.object({
@@ -149,7 +156,13 @@ function eventView(event: AuditEventRecord) {
     sourceIp: event.sourceIp,
     prevHash: event.prevHash,
     hash: event.hash,
+    ...(event.repeat ? { repeat: repeatView(event.repeat) } : {}),
   };
+}
+
+function repeatView(repeat: NonNullable<AuditEventRecord['repeat']>) {
+  const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : null);
+  return { count: repeat.count, firstAt: iso(repeat.firstAt), lastAt: iso(repeat.lastAt) };
 }
 
 export function auditRoutes(audit: AuditService): RouteDefinition[] {

@@ -13,6 +13,7 @@ import type { AuditStore, EventFilter, ListPosition } from './audit-store';
 import type { AccessEventInput, AccessLog, AuditAction, AuditOutcome } from './audit-types';
 import { verifyLog, type LedgerWitness } from './audit-verify';
 import type { ChainWriter } from './audit-writer';
+import type { RefusalAggregator } from './refusal-aggregator';
 
 /** Filters of the list and the export; an identity is matched through its subjectRef. */
 export interface EventQuery {
@@ -61,8 +62,10 @@ export function createAuditService(deps: {
   store: AuditStore;
   writer: Pick<ChainWriter, 'append'> & LedgerWitness;
   keys: AuditKeys;
+  /** Where refusals go: identical ones are counted into one event per window. */
+  refusals: Pick<RefusalAggregator, 'record'>;
 }): AuditService {
-  const { store, writer, keys } = deps;
+  const { store, writer, keys, refusals } = deps;
   const pseudonym = createSubjectPseudonym(keys);
 
   // async: an event refused by toEvent is a rejection, like a failed write.
@@ -117,7 +120,8 @@ export function createAuditService(deps: {
     },
 
     async recordDenied(route, context) {
-      if (route.personalData) await record(deniedAccess(route.personalData, context));
+      if (!route.personalData) return;
+      await refusals.record(toEvent(deniedAccess(route.personalData, context), pseudonym));
     },
   };
 }
