@@ -199,6 +199,24 @@ describe('POST /v1/checkout/verify: the quota', () => {
     });
   });
 
+  it.each([
+    ['backdated into the old year', '2026-12-31T16:30:00Z', '2026-12-31T15:30:00Z', 2027],
+    ['ahead into the new year (clock skew)', '2026-12-31T15:58:00Z', '2026-12-31T16:02:00Z', 2026],
+  ])(
+    'when orderedAt is %s, then the order counts in the year the service verifies it',
+    async (_label, verifiedAt, orderedAt, year) => {
+      now = new Date(verifiedAt);
+      const b = await buyer();
+      const result = await approvedOrRejected(
+        orderBody(b, { orderedAt, items: [{ qty: 1, unitPriceFen: 100000 }] }),
+      );
+      expect(result.quota.year).toBe(year);
+      const other = year === 2027 ? 2026 : 2027;
+      expect((await quota(t, key, b.identityId, year).expect(200)).body.reservedFen).toBe(100000);
+      expect((await quota(t, key, b.identityId, other).expect(200)).body.reservedFen).toBe(0);
+    },
+  );
+
   it('when orderedAt is more than a day before now, then 400 on path orderedAt', async () => {
     const b = await buyer();
     const response = await verify(

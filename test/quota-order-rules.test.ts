@@ -18,7 +18,7 @@ function figures(items: { qty: number; unitPriceFen: number }[], freightFen = 0)
     items: items.map((item, i) => ({ sku: `S${i}`, name: 'x', category: 'general', ...item })),
     freightFen,
     insuranceFen: 0,
-    orderedAt: at,
+    verifiedAt: at,
   });
 }
 

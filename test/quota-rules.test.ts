@@ -22,7 +22,7 @@ function order(items: { qty: number; unitPriceFen: number; category?: string }[]
     })),
     freightFen: 0,
     insuranceFen: 0,
-    orderedAt: at,
+    verifiedAt: at,
     ...extra,
   });
 }
@@ -72,7 +72,7 @@ describe('dated limits and rates', () => {
       items: [{ sku: 'S', name: 'x', category: 'general', qty: 1, unitPriceFen: 10000 }],
       freightFen: 0,
       insuranceFen: 0,
-      orderedAt: new Date('2018-06-01T00:00:00Z'),
+      verifiedAt: new Date('2018-06-01T00:00:00Z'),
     });
     expect(figures.tax.totalTaxFen).toBe(1120);
   });

@@ -79,7 +79,7 @@ async function verify(
   const now = checkout.clock();
   const orderedAt = request.orderedAt ?? now;
   if (!orderedAtAcceptable(orderedAt, now)) return answerLateRetry(checkout, request);
-  const figures = evaluateOrder(checkout.policy, { ...request, orderedAt });
+  const figures = evaluateOrder(checkout.policy, { ...request, verifiedAt: now });
   const { buyer, payerIsBuyer } = await checkBuyer(checkout, request);
   // Recorded before anything is written or answered: no event, no answer.
   await recordVerify(checkout, request, context, buyer !== null);
@@ -189,7 +189,6 @@ function reserveAndRecord(
     orderNo: request.orderNo,
     identityId: request.identityId,
     quotaYear: figures.quotaYear,
-    orderedAt: verification.orderedAt,
     now,
     fingerprint: sealed.fingerprint,
     eligible: reasons.length === 0,

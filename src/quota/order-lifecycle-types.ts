@@ -78,7 +78,7 @@ export interface LifecycleOrder {
   /** Carrier (partnerCode of a carrier client) the shipment goes to. */
   carrierCode: string;
   orderedAt: Date;
-  /** Calendar year in Asia/Shanghai of orderedAt: the quota year. */
+  /** Calendar year in Asia/Shanghai of the verify (the service's clock, not orderedAt): the quota year. */
   quotaYear: number;
   confirmedAt: Date | null;
   /** When customs released the goods (set by markCustomsAccepted); starts the return window. */

@@ -24,7 +24,12 @@ export interface OrderMoney {
   items: OrderItem[];
   freightFen: number;
   insuranceFen: number;
-  orderedAt: Date;
+  /**
+   * When the service verifies the order (its own clock): it decides the quota
+   * year, the limits and the rates. A client's `orderedAt` never does, so a
+   * backdated order cannot move into another year.
+   */
+  verifiedAt: Date;
 }
 
 export function evaluateOrder(policy: CbecPolicy, order: OrderMoney): OrderFigures {
@@ -32,12 +37,12 @@ export function evaluateOrder(policy: CbecPolicy, order: OrderMoney): OrderFigur
   const taxableFen = goodsValueFen + order.freightFen + order.insuranceFen;
   const pieces = order.items.reduce((sum, item) => sum + item.qty, 0);
   const singlePiece = pieces === 1;
-  const { perOrderFen } = policy.limitsAt(order.orderedAt);
+  const { perOrderFen } = policy.limitsAt(order.verifiedAt);
   const overLimit = taxableFen > perOrderFen;
   const mode =
     overLimit && singlePiece
       ? ({ kind: 'full' } as const)
-      : ({ kind: 'within-limits', share: policy.withinLimitShareAt(order.orderedAt) } as const);
+      : ({ kind: 'within-limits', share: policy.withinLimitShareAt(order.verifiedAt) } as const);
   return {
     goodsValueFen,
     taxableFen,
@@ -46,7 +51,7 @@ export function evaluateOrder(policy: CbecPolicy, order: OrderMoney): OrderFigur
     overPerOrderLimit: overLimit && !singlePiece,
     singleItemException: overLimit && singlePiece,
     tax: computeTax(taxableFen, apportion(policy, order, goodsValueFen, taxableFen), mode),
-    quotaYear: beijingYear(order.orderedAt),
+    quotaYear: beijingYear(order.verifiedAt),
   };
 }
 
@@ -60,7 +65,7 @@ function apportion(
   goodsValueFen: number,
   taxableFen: number,
 ): CategoryValue[] {
-  const at = order.orderedAt;
+  const at = order.verifiedAt;
   if (goodsValueFen === 0) {
     return [
       { taxable: fromInteger(taxableFen), rates: policy.ratesAt(policy.defaultCategory, at) },

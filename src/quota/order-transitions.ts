@@ -43,7 +43,7 @@ export async function moveOrder(
   const { result } = await ledger.update(
     order.identityId,
     order.quotaYear,
-    order.orderedAt,
+    order.createdAt,
     decideTransition(order.orderNo, to, options),
   );
   if (result.kind === 'window-closed') {

@@ -30,8 +30,6 @@ import type {
 export interface ReservationRequest extends ReservationAsk {
   identityId: string;
   quotaYear: number;
-  /** The order time: the annual limit in force then applies. */
-  orderedAt: Date;
   fingerprint: RequestFingerprint;
 }
 
@@ -84,7 +82,7 @@ async function reserve(
   const { result: decided, state } = await stores.ledger.update(
     request.identityId,
     request.quotaYear,
-    request.orderedAt,
+    request.now,
     decideReservation(request),
   );
   const approved = decided.status === 'APPROVED';
