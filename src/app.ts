@@ -22,6 +22,11 @@ import { createIdentitiesModule } from './identities/identities-module';
 import type { IdentityDirectory } from './identities/identity-directory';
 import { opsRoutes, type Readiness } from './ops/ops-routes';
 import type { OrderLifecycleService } from './quota/order-lifecycle-service';
+import {
+  migrateToPersonLedgers,
+  type MigrationOptions,
+  type MigrationReport,
+} from './quota/person-ledger-migration';
 import { createQuotaModule } from './quota/quota-module';
 
 export interface AppDeps {
@@ -32,6 +37,8 @@ export interface AppDeps {
   clock?: () => Date;
   /** The supervised embedded engine, when the service started one: readiness reports its state. */
   embeddedDatabase?: { state(): EmbeddedDatabaseState };
+  /** A maintenance tool, not the service: start() skips the checks that would stop it serving. */
+  maintenance?: boolean;
 }
 
 /** A capability's contribution to the app, wired here and nowhere else. */
@@ -55,6 +62,11 @@ export interface BuiltApp {
   identityDirectory: IdentityDirectory;
   /** Checkout orders' lifecycle (customs acks, listeners) and the reservation sweeper. */
   orderLifecycle: OrderLifecycleService;
+  /** Person keys for identities registered before them, and their ledgers moved (CLI). */
+  quotaMigration: {
+    pending(): Promise<number>;
+    run(options: MigrationOptions): Promise<MigrationReport>;
+  };
 }
 
 export function createApp(deps: AppDeps): BuiltApp {
@@ -71,6 +83,7 @@ export function createApp(deps: AppDeps): BuiltApp {
     fieldCipher: capabilities.fieldCipher,
     identityDirectory: capabilities.identityDirectory,
     orderLifecycle: capabilities.orderLifecycle,
+    quotaMigration: capabilities.quotaMigration,
     async start() {
       for (const module of modules) await module.ensureIndexes?.();
       for (const module of modules) await module.start?.();
@@ -84,7 +97,7 @@ export function createApp(deps: AppDeps): BuiltApp {
 }
 
 /** Every capability, built in dependency order; each gets only the ports it needs. */
-function createCapabilities({ config, connection, logger, clock }: AppDeps) {
+function createCapabilities({ config, connection, logger, clock, maintenance }: AppDeps) {
   const clients = createClientsModule({ connection }, config);
   // The access log first: every capability that touches personal data records through it.
   const accessLog = createAccessLog({ connection, config, logger });
@@ -121,6 +134,29 @@ function createCapabilities({ config, connection, logger, clock }: AppDeps) {
     },
     config,
   );
+  const quotaMigration = {
+    pending: () => identities.personRefs.pending(),
+    run: (options: MigrationOptions) =>
+      migrateToPersonLedgers(
+        {
+          personRefs: identities.personRefs,
+          mover: quota.ledgerMover,
+          clock: clock ?? (() => new Date()),
+        },
+        options,
+      ),
+  };
+  // Identities from before person keys would each still count against their own ledger.
+  const personKeys: Module = {
+    routes: [],
+    async start() {
+      const pending = maintenance ? 0 : await quotaMigration.pending();
+      if (pending === 0) return;
+      const line = `${pending} identities have no person key yet: run \`npm run quota:migrate\` (with the service stopped)`;
+      if (config.env === 'production') throw new Error(line);
+      logger.warn(line);
+    },
+  };
   const keys: Module = {
     routes: [],
     ensureIndexes: async () => {
@@ -131,12 +167,13 @@ function createCapabilities({ config, connection, logger, clock }: AppDeps) {
     stop: crypto.stop,
   };
   return {
-    modules: [clients, accessLog, keys, identities, quota, disclosure] as Module[],
+    modules: [clients, accessLog, keys, identities, quota, disclosure, personKeys] as Module[],
     clients,
     accessLog,
     fieldCipher: crypto.fieldCipher,
     identityDirectory,
     orderLifecycle: quota.lifecycle,
+    quotaMigration,
   };
 }
 

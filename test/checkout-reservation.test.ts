@@ -94,7 +94,7 @@ describe('verify: repeats and retries', () => {
     const request = verifyRequest();
     const first = await t.checkout.verify(request, checkoutContext);
     expect(await t.checkout.verify(request, checkoutContext)).toEqual(first);
-    expect(t.journal.versions(KNOWN_BUYER.identityId, 2026)).toHaveLength(1);
+    expect(t.journal.versions(KNOWN_BUYER.personRef, 2026)).toHaveLength(1);
   });
 
   it('when only the consignee differs under a used order number, then 409 ORDER_CONFLICT', async () => {
@@ -114,7 +114,7 @@ describe('verify: repeats and retries', () => {
     t.orders.orders.delete(request.orderNo);
     expect(await t.checkout.verify(request, checkoutContext)).toEqual(first);
     expect(t.orders.orders.has(request.orderNo)).toBe(true);
-    expect(t.journal.versions(KNOWN_BUYER.identityId, 2026)).toHaveLength(1);
+    expect(t.journal.versions(KNOWN_BUYER.personRef, 2026)).toHaveLength(1);
   });
 
   it('when a verify stopped after its hold, then a retry of the same request reserves', async () => {
@@ -141,7 +141,7 @@ describe('verify: repeats and retries', () => {
     await expect(t.checkout.verify(other, checkoutContext)).rejects.toMatchObject({
       code: 'ORDER_CONFLICT',
     });
-    expect(t.journal.versions(KNOWN_BUYER.identityId, 2026)).toHaveLength(0);
+    expect(t.journal.versions(KNOWN_BUYER.personRef, 2026)).toHaveLength(0);
   });
 
   it('when the reservation expired before its order record was written, then a retry is refused with 409 INVALID_STATE_TRANSITION', async () => {
@@ -164,7 +164,7 @@ describe('verify: repeats and retries', () => {
     await expect(t.checkout.verify(second, checkoutContext)).rejects.toMatchObject({
       code: 'ORDER_CONFLICT',
     });
-    const ledger = await t.ledger.read(KNOWN_BUYER.identityId, 2026, t.world.now);
+    const ledger = await t.ledger.read(KNOWN_BUYER.personRef, 2026, t.world.now);
     expect(ledger.entries.get(first.orderNo)?.status).toBe('EXPIRED');
     expect(t.orders.holds.has(first.orderNo)).toBe(false);
   });
@@ -178,7 +178,7 @@ describe('sweeper', () => {
     const placed = t.world.now.getTime();
     expect(await t.lifecycle.sweep(new Date(placed + HOLD - 1))).toMatchObject({ expired: 0 });
     expect(await t.lifecycle.sweep(new Date(placed + HOLD))).toMatchObject({ expired: 1 });
-    const ledger = await t.ledger.read(KNOWN_BUYER.identityId, 2026, t.world.now);
+    const ledger = await t.ledger.read(KNOWN_BUYER.personRef, 2026, t.world.now);
     expect(ledger.entries.get(request.orderNo)?.status).toBe('EXPIRED');
     expect(t.orders.holds.size).toBe(0);
   });
@@ -191,7 +191,7 @@ describe('sweeper', () => {
     });
     await expect(t.checkout.verify(request, checkoutContext)).rejects.toThrow('process stopped');
     await t.lifecycle.sweep(new Date(t.world.now.getTime() + HOLD));
-    const ledger = await t.ledger.read(KNOWN_BUYER.identityId, 2026, t.world.now);
+    const ledger = await t.ledger.read(KNOWN_BUYER.personRef, 2026, t.world.now);
     expect(ledger.entries.get(request.orderNo)).toMatchObject({ status: 'EXPIRED', amountFen: 0 });
     await expect(t.checkout.verify(request, checkoutContext)).rejects.toMatchObject({
       code: 'INVALID_STATE_TRANSITION',

@@ -138,13 +138,14 @@ describe('master key files', () => {
 });
 
 describe('keyring', () => {
-  it('when a fresh database is opened, then a KEK and two blind-index keys are stored wrapped by RSA-OAEP', async () => {
+  it('when a fresh database is opened, then a KEK and three blind-index keys are stored wrapped by RSA-OAEP', async () => {
     const connection = await freshConnection();
     await startedCrypto(connection);
     const entries = await connection.collection('keyring').find().toArray();
     expect(entries.map((e) => `${e.purpose}#${e.version}:${e.status}`).sort()).toEqual([
       'blind-index:idNumber#1:active',
       'blind-index:name#1:active',
+      'blind-index:person#1:active',
       'kek#1:active',
     ]);
     for (const entry of entries) expect(Buffer.from(entry.wrapped, 'base64')).toHaveLength(384);

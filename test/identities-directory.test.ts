@@ -30,15 +30,31 @@ async function register(person: Person): Promise<string> {
 }
 
 describe('IdentityDirectory (for checkout and disclosure)', () => {
-  it('when a buyer is registered, then findBuyer returns ids and statuses only', async () => {
+  it('when a buyer is registered, then findBuyer returns ids, statuses and a keyed person pseudonym only', async () => {
     const person = randomPerson();
     const identityId = await register(person);
-    expect(await t.identityDirectory.findBuyer(identityId)).toEqual({
+    const buyer = await t.identityDirectory.findBuyer(identityId);
+    expect(buyer).toEqual({
       identityId,
+      personRef: expect.stringMatching(/^1:[A-Za-z0-9_-]{43}$/),
       userId: person.userId,
       verificationStatus: 'VERIFIED',
       consentRecorded: true,
     });
+    expect(buyer!.personRef).not.toContain(person.idNumber);
+  });
+
+  it('when the same person is registered under two accounts, then both carry the same person pseudonym', async () => {
+    const person = randomPerson();
+    const first = await register(person);
+    const second = await register({ ...person, userId: `${person.userId}-second` });
+    const [one, other] = await Promise.all(
+      [first, second].map((id) => t.identityDirectory.findBuyer(id)),
+    );
+    expect(first).not.toBe(second);
+    expect(one!.personRef).toBe(other!.personRef);
+    const stranger = await t.identityDirectory.findBuyer(await register(randomPerson()));
+    expect(stranger!.personRef).not.toBe(one!.personRef);
   });
 
   it('when the identity is unknown or deleted, then findBuyer is null', async () => {

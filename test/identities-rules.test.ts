@@ -11,6 +11,7 @@ import {
   nameProblem,
   normaliseName,
   normalisePhone,
+  phoneProblem,
 } from '../src/identities/personal-fields';
 import { isKnownDivisionCode } from '../src/identities/region-codes';
 import { withCheckCharacter } from './helpers/identity-fixtures';
@@ -86,6 +87,7 @@ describe('resident identity number (GB 11643-1999)', () => {
     '71',
     '81',
     '82',
+    '83',
   ])('when the province prefix is %s, then it is accepted', (prefix) => {
     expect(parseIdNumber(withCheckCharacter(`${prefix}010519900307123`)).ok).toBe(true);
   });
@@ -106,7 +108,7 @@ describe('resident identity number (GB 11643-1999)', () => {
     '70',
     '72',
     '80',
-    '83',
+    '84',
     '90',
     '99',
   ])('when the province prefix is %s, then it is refused', (prefix) => {
@@ -114,6 +116,56 @@ describe('resident identity number (GB 11643-1999)', () => {
       ok: false,
       message: 'has an unknown region prefix',
     });
+  });
+});
+
+describe('residence permits and 15-digit numbers', () => {
+  it.each([
+    ['810000', 'Hong Kong'],
+    ['820000', 'Macau'],
+    ['830000', 'Taiwan'],
+  ])(
+    'when a %s (%s residents) residence permit has a right check character, then it is accepted, known and unflagged',
+    (region) => {
+      const value = withCheckCharacter(`${region}19900307123`);
+      expect(parseIdNumber(value)).toEqual({
+        ok: true,
+        id: {
+          value,
+          birthDate: { year: 1990, month: 3, day: 7 },
+          divisionCode: region,
+          divisionCodeKnown: true,
+        },
+      });
+    },
+  );
+
+  it('when a 830000 permit has a wrong check character, then it is refused like any other', () => {
+    const valid = withCheckCharacter('83000019900307123');
+    const wrong = valid.slice(0, 17) + (valid[17] === '0' ? '1' : '0');
+    expect(parseIdNumber(wrong)).toEqual({ ok: false, message: 'has a wrong check character' });
+  });
+
+  it.each(['110105900307123', ' 830000900307124 ', '440524800101001'])(
+    'when a 15-digit number (%s) is given, then it is refused with how to upgrade it, without the number',
+    (raw) => {
+      const result = parseIdNumber(raw);
+      expect(result).toEqual({
+        ok: false,
+        message: expect.stringMatching(/15-digit.*18-digit.*insert 19 before.*check character/),
+      });
+      const message = (result as { message: string }).message;
+      expect(message).not.toContain(raw.trim());
+      expect(message).not.toMatch(/\d{6,}/);
+    },
+  );
+
+  it.each([
+    ['11010519900307', 'too short'],
+    ['1101051990030712', '16 digits'],
+    ['11010590030712X', '15 characters ending in X'],
+  ])('when %s (%s) is given, then the plain length message, not the upgrade hint', (raw) => {
+    expect(parseIdNumber(raw)).toEqual({ ok: false, message: 'must have 18 characters' });
   });
 });
 
@@ -158,5 +210,64 @@ describe('names, phones and masks', () => {
     expect(normalisePhone('+86 138-1234-5678')).toBe('13812345678');
     expect(normalisePhone('008613812345678')).toBe('13812345678');
     expect(normalisePhone('8613812345678')).toBe('8613812345678');
+  });
+});
+
+describe('phones of the mainland, Hong Kong, Macau, Taiwan and elsewhere', () => {
+  it.each([
+    ['13812345678', '13812345678', '138****5678'],
+    ['+86 138-1234-5678', '13812345678', '138****5678'],
+    ['0086 13812345678', '13812345678', '138****5678'],
+    ['+86 0 138 1234 5678', '13812345678', '138****5678'],
+    ['+852 9123 4567', '+85291234567', '+852****4567'],
+    ['00852-5123-4567', '+85251234567', '+852****4567'],
+    ['+853 6612 3456', '+85366123456', '+853****3456'],
+    ['+853 2812 3456', '+85328123456', '+853****3456'],
+    ['+886 912 345 678', '+886912345678', '+886****5678'],
+    ['+886 0912-345-678', '+886912345678', '+886****5678'],
+    ['+1 (202) 555-0123', '+12025550123', '+1****0123'],
+    ['+44 20 7946 0000', '+442079460000', '+44****0000'],
+    ['+65 8123 4567', '+6581234567', '+65****4567'],
+    ['+49 1512 3456789', '+4915123456789', '+49****6789'],
+  ])('when the phone is %s, then it is stored as %s and masked as %s', (raw, stored, masked) => {
+    const normalised = normalisePhone(raw);
+    expect(normalised).toBe(stored);
+    expect(phoneProblem(normalised)).toBeNull();
+    expect(maskPhone(normalised)).toBe(masked);
+  });
+
+  it.each([
+    ['8613812345678', 'must be a mainland China mobile number'],
+    ['12812345678', 'must be a mainland China mobile number'],
+    ['010-12345678', 'must be a mainland China mobile number'],
+    ['91234567', 'must be a mainland China mobile number'],
+    ['+86 10 1234 5678', 'must be a mainland China mobile number (11 digits)'],
+    ['+852 9123 456', 'must be 8 digits after +852 (Hong Kong)'],
+    ['+852 9123 45678', 'must be 8 digits after +852 (Hong Kong)'],
+    ['+852 1234 5678', 'is not a possible number for its country code'],
+    ['+853 6612 345', 'must be 8 digits after +853 (Macau)'],
+    ['+886 2 1234 5678', 'must be a Taiwan mobile number: 9 digits starting with 9 after +886'],
+    ['+886 91234567', 'must be a Taiwan mobile number: 9 digits starting with 9 after +886'],
+    ['+999 1234 5678', 'is not a possible number for its country code'],
+    ['+1 202 555 01', 'is not a possible number for its country code'],
+    ['+1234567890123456', 'must be + and a country code, at most 15 digits in all (E.164)'],
+    ['+0 1234567', 'must be + and a country code, at most 15 digits in all (E.164)'],
+    ['+852 9123 4567 ext 1', 'must be + and a country code, at most 15 digits in all (E.164)'],
+  ])('when the phone is %s, then it is refused: %s', (raw, message) => {
+    const problem = phoneProblem(normalisePhone(raw));
+    expect(problem).toBe(message);
+    expect(problem).not.toMatch(/\d{4,}/);
+  });
+
+  it('when an international number has fewer than 8 national digits, then at least 4 stay hidden', () => {
+    expect(phoneProblem('+6834002')).toBeNull(); // Niue: 4 digits
+    expect(maskPhone('+6834002')).toBe('+683****');
+    expect(maskPhone('+3545512345')).toBe('+354****345'); // Iceland: 7 digits
+  });
+
+  it('when international numbers of one country differ in length, then their masks do not', () => {
+    expect(maskPhone('+4915123456789')).toBe('+49****6789'); // 11 national digits
+    expect(maskPhone('+49301234567')).toBe('+49****4567'); // 9 national digits
+    expect(maskPhone('+4930123456')).toBe('+49****3456'); // 8 national digits
   });
 });

@@ -55,11 +55,13 @@ describe('tax rounding', () => {
     effectiveFrom: at,
     vat: parseDecimal('0.5'),
     consumption: parseDecimal('0'),
+    specificFenPerLitre: parseDecimal('0'),
     tariff: parseDecimal('0'),
+    threshold: null,
   };
 
   it('when two categories each owe half a fen, then the sum is rounded once: 1 fen, not 2', () => {
-    const part = { taxable: fromInteger(1), rates: half };
+    const part = { taxable: fromInteger(1), rates: half, volumeMl: 0 };
     expect(computeTax(2, [part, part], { kind: 'full' })).toEqual({
       taxableFen: 2,
       tariffFen: 0,
@@ -70,7 +72,7 @@ describe('tax rounding', () => {
   });
 
   it('when within the limits, then VAT is charged at the share only', () => {
-    const part = { taxable: fromInteger(1_000), rates: half };
+    const part = { taxable: fromInteger(1_000), rates: half, volumeMl: 0 };
     const tax = computeTax(1_000, [part], { kind: 'within-limits', share: parseDecimal('0.7') });
     expect(tax.vatFen).toBe(350);
   });
@@ -129,6 +131,7 @@ describe('what other capabilities see of an order', () => {
     const order: OrderRecord = {
       orderNo: 'SO-1',
       identityId: 'buyer',
+      personKey: 'buyer',
       requestHash: 'hash',
       personalHash: null,
       items: [],

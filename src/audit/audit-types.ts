@@ -31,6 +31,8 @@ export const AUDIT_PURPOSES = [
   'checkout-verification',
   'delivery',
   'security-review',
+  /** Keeping a record the law requires (a migration of the quota ledger to person keys). */
+  'record-keeping',
 ] as const;
 export type AuditPurpose = (typeof AUDIT_PURPOSES)[number];
 

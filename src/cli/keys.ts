@@ -1,8 +1,7 @@
 import { Presets, SingleBar } from 'cli-progress';
-import { Command, InvalidArgumentError } from 'commander';
-import path from 'node:path';
+import { Command } from 'commander';
 import type { Connection } from 'mongoose';
-import { ConfigError, loadConfig, type Config } from '../config';
+import { loadConfig, type Config } from '../config';
 import { createCryptoModule } from '../crypto/crypto-module';
 import { rotateKeyEncryptionKey } from '../crypto/key-rotation';
 import { createKeyringStore } from '../crypto/keyring-store';
@@ -11,56 +10,14 @@ import {
   generateMasterKeyFiles,
   MIN_MASTER_KEY_BITS,
 } from '../crypto/master-key';
-import { connectDatabase } from '../db/connection';
-import { startEmbeddedDatabase, type EmbeddedDatabase } from '../db/embedded-database';
-import { projectRoot } from '../db/project-root';
 import { createLogger } from '../logger';
+import { positiveInteger, runProgram, say, withDatabase } from './cli-support';
 
 /**
  * Key management: `generate` writes a development master key pair,
  * `rotate` moves every data key to a new key-encryption key version,
  * `status` shows the keyring. Run with `npm run keys -- <command>`.
  */
-
-function positiveInteger(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1)
-    throw new InvalidArgumentError('must be a positive integer');
-  return number;
-}
-
-function say(line: string): void {
-  process.stdout.write(`${line}\n`);
-}
-
-async function withDatabase<T>(
-  config: Config,
-  work: (connection: Connection) => Promise<T>,
-): Promise<T> {
-  let embedded: EmbeddedDatabase | undefined;
-  let uri = config.mongodbUri;
-  if (!uri) {
-    say(
-      'MONGODB_URI is unset: starting the embedded database (development only; stop the dev server first)',
-    );
-    embedded = await startEmbeddedDatabase({
-      engine: config.embeddedDb,
-      projectRoot: projectRoot(),
-      dataDir: path.join(config.dataDir, config.embeddedDb),
-    });
-    uri = embedded.uri;
-  }
-  const connection = await connectDatabase(uri, {
-    timeoutMs: config.dbTimeoutMs,
-    operationTimeoutMs: config.dbOperationTimeoutMs,
-  });
-  try {
-    return await work(connection);
-  } finally {
-    await connection.close();
-    await embedded?.stop();
-  }
-}
 
 function openCrypto(config: Config, connection: Connection) {
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
@@ -185,15 +142,4 @@ export function buildProgram(): Command {
   return program;
 }
 
-if (require.main === module) {
-  buildProgram()
-    .parseAsync(process.argv)
-    .catch((error: unknown) => {
-      const message =
-        error instanceof ConfigError || error instanceof Error
-          ? `${error.constructor.name}: ${error.message}`
-          : String(error);
-      process.stderr.write(`keys: ${message.split('\n')[0]}\n`);
-      process.exit(1);
-    });
-}
+if (require.main === module) runProgram('keys', buildProgram());

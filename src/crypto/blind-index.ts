@@ -1,5 +1,5 @@
 import { hmacBase64Url } from './aead';
-import type { Keyring } from './keyring';
+import type { BlindIndexPurpose, Keyring } from './keyring';
 
 /**
  * Keyed blind indexes: HMAC-SHA-256 of an already normalised value, one key
@@ -10,10 +10,17 @@ import type { Keyring } from './keyring';
 export interface BlindIndex {
   idNumber(normalisedIdNumber: string): string;
   name(normalisedName: string): string;
+  /**
+   * The natural person behind an id number, for records kept about the
+   * person rather than one registration (the quota ledger). Its own key:
+   * it outlives the identity record, whose idNumber index is dropped on
+   * erasure, and it never changes for a person.
+   */
+  person(normalisedIdNumber: string): string;
 }
 
 export function createBlindIndex(keyring: Keyring): BlindIndex {
-  const compute = (purpose: 'blind-index:idNumber' | 'blind-index:name', value: string) => {
+  const compute = (purpose: BlindIndexPurpose, value: string) => {
     if (typeof value !== 'string' || value.length === 0)
       throw new TypeError('value must be a non-empty string');
     const { version, key } = keyring.blindIndexKey(purpose);
@@ -22,5 +29,6 @@ export function createBlindIndex(keyring: Keyring): BlindIndex {
   return {
     idNumber: (value) => compute('blind-index:idNumber', value),
     name: (value) => compute('blind-index:name', value),
+    person: (value) => compute('blind-index:person', value),
   };
 }

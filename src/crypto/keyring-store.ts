@@ -3,7 +3,12 @@ import { Schema, type Connection, type Model } from 'mongoose';
 import { ensureModelIndexes } from '../db/indexes';
 
 /** What a keyring entry is for: wrapping data keys, or one blind index each. */
-export const KEY_PURPOSES = ['kek', 'blind-index:idNumber', 'blind-index:name'] as const;
+export const KEY_PURPOSES = [
+  'kek',
+  'blind-index:idNumber',
+  'blind-index:name',
+  'blind-index:person',
+] as const;
 export type KeyPurpose = (typeof KEY_PURPOSES)[number];
 
 /**

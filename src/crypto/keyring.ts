@@ -7,6 +7,7 @@ export type BlindIndexPurpose = Extract<KeyPurpose, `blind-index:${string}`>;
 const BLIND_INDEX_PURPOSES: readonly BlindIndexPurpose[] = [
   'blind-index:idNumber',
   'blind-index:name',
+  'blind-index:person',
 ];
 
 export interface VersionedKey {

@@ -8,6 +8,7 @@ import { createIdentitiesService, type IdentitiesService } from './identities-se
 import { createIdentitiesStore } from './identities-store';
 import type { DisclosureReceipts } from './identities-types';
 import type { IdentityDirectory } from './identity-directory';
+import { createPersonRefBackfill, type PersonRefBackfill } from './person-ref-backfill';
 import { createIdentityDirectory } from './identity-directory-service';
 import {
   createDisabledProvider,
@@ -22,6 +23,8 @@ export interface IdentitiesModule {
   service: IdentitiesService;
   /** The one port checkout and disclosure need. */
   directory: IdentityDirectory;
+  /** Person keys for identities registered before they existed (`npm run quota:migrate`). */
+  personRefs: PersonRefBackfill;
   ensureIndexes(): Promise<void>;
 }
 
@@ -75,6 +78,12 @@ export function createIdentitiesModule(
       identitiesStore: store,
       fieldCipher: crypto.fieldCipher,
       blindIndex: crypto.blindIndex,
+    }),
+    personRefs: createPersonRefBackfill({
+      store,
+      fieldCipher: crypto.fieldCipher,
+      blindIndex: crypto.blindIndex,
+      accessLog,
     }),
     ensureIndexes: () => store.ensureIndexes(),
   };

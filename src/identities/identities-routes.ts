@@ -12,7 +12,14 @@ import {
 } from './identities-types';
 import { IDENTITY_ACCESS } from './identity-access-events';
 import { parseIdNumber } from './identity-number';
-import { nameProblem, normaliseName, normalisePhone, phoneProblem } from './personal-fields';
+import {
+  nameProblem,
+  normaliseName,
+  normalisePhone,
+  PHONE_DESCRIPTION,
+  PHONE_MAX_CHARS,
+  phoneProblem,
+} from './personal-fields';
 import { PHOTO_TYPES } from './photo-image';
 
 /** Only the checkout flow registers and reads identities; admins manage clients, not people. */
@@ -39,13 +46,13 @@ const name = Joi.string()
   .description('Chinese characters; a middle dot (·) between parts of a minority name');
 
 const phone = Joi.string()
-  .max(32)
+  .max(PHONE_MAX_CHARS)
   .custom((value: string, helpers) => {
     const normalised = normalisePhone(value);
     const problem = phoneProblem(normalised);
     return problem ? helpers.error('any.invalid', { safeMessage: problem }) : normalised;
   })
-  .description('Mainland China mobile number, e.g. 13812345678');
+  .description(PHONE_DESCRIPTION);
 
 const newIdentity = Joi.object<NewIdentityInput>({
   userId: identifier(/^[A-Za-z0-9._:@-]{1,64}$/).required(),

@@ -31,6 +31,7 @@ const identitySchema = new Schema<IdentityDocument>(
     verifiedAt: { type: Date, default: null },
     idNumberIndex: { type: String, required: true },
     nameIndex: { type: String, default: null },
+    personRef: { type: String, default: null },
     name: { type: String, default: null },
     idNumber: { type: String, default: null },
     phone: { type: String, default: null },
@@ -90,6 +91,7 @@ function toRecord(document: IdentityRecord): IdentityRecord {
     verifiedAt: document.verifiedAt ?? null,
     idNumberIndex: document.idNumberIndex,
     nameIndex: document.nameIndex ?? null,
+    personRef: document.personRef ?? null,
     name: document.name ?? null,
     idNumber: document.idNumber ?? null,
     phone: document.phone ?? null,
@@ -111,6 +113,9 @@ function toRecord(document: IdentityRecord): IdentityRecord {
     deletedAt: document.deletedAt ?? null,
   };
 }
+
+/** `null` also matches a record without the field (written before it existed). */
+const WITHOUT_PERSON_REF = { status: 'ACTIVE' as const, personRef: null };
 
 /** Long only as a list: one short method per query, each a single driver call. */
 export function createIdentitiesStore(connection: Connection): IdentitiesStore {
@@ -163,6 +168,22 @@ export function createIdentitiesStore(connection: Connection): IdentitiesStore {
             updatedAt: at,
           },
         },
+      );
+      return result.modifiedCount === 1;
+    },
+    async listWithoutPersonRef(after, limit) {
+      const found = await identities
+        .find({ ...WITHOUT_PERSON_REF, ...(after === null ? {} : { _id: { $gt: after } }) })
+        .sort({ _id: 1 })
+        .limit(limit)
+        .lean<IdentityRecord[]>();
+      return found.map(toRecord);
+    },
+    countWithoutPersonRef: () => identities.countDocuments(WITHOUT_PERSON_REF),
+    async setPersonRef(id, personRef) {
+      const result = await identities.updateOne(
+        { _id: id, personRef: null },
+        { $set: { personRef } },
       );
       return result.modifiedCount === 1;
     },

@@ -32,6 +32,13 @@ export interface IdentityRecord {
   /** HMAC of the normalised id number; `deleted:<id>` after deletion (frees the unique index). */
   idNumberIndex: string;
   nameIndex: string | null;
+  /**
+   * Keyed pseudonym of the person (their id number), shared by every
+   * registration of that person; it keys the quota ledger. Kept after
+   * deletion: the ledger is a transaction record the law requires. Null only
+   * on a record made before it existed, until `npm run quota:migrate`.
+   */
+  personRef: string | null;
   name: EncryptedField | null;
   idNumber: EncryptedField | null;
   phone: EncryptedField | null;
@@ -76,6 +83,11 @@ export interface IdentitiesStore {
   beginDeletion(id: string, at: Date): Promise<boolean>;
   /** Marks deleted and drops ciphertext and blind indexes; false when not active. */
   markDeleted(id: string, at: Date): Promise<boolean>;
+  /** Active identities without a personRef (made before it existed), by id, after `after`. */
+  listWithoutPersonRef(after: string | null, limit: number): Promise<IdentityRecord[]>;
+  countWithoutPersonRef(): Promise<number>;
+  /** Sets the personRef of an identity that has none; false when it has one already. */
+  setPersonRef(id: string, personRef: string): Promise<boolean>;
   putPhoto(photo: PhotoRecord): Promise<void>;
   findPhotos(identityId: string): Promise<PhotoRecord[]>;
   deletePhoto(identityId: string, side: PhotoSide): Promise<void>;

@@ -45,6 +45,12 @@ export function decryptIdentity(
   });
 }
 
+/** The id number alone: DecryptionFailed when it is gone or its key is destroyed. */
+export function decryptIdNumber(fieldCipher: FieldCipher, record: IdentityRecord): Promise<string> {
+  if (!record.idNumber) return Promise.reject(new DecryptionFailed());
+  return fieldCipher.decryptText(fieldRef(record.id, 'idNumber'), record.idNumber);
+}
+
 /** Every text field under the subject's data key, which must exist already. */
 export function encryptIdentity(
   fieldCipher: FieldCipher,

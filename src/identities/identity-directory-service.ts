@@ -17,6 +17,7 @@ function sameIndex(a: string | null, b: string): boolean {
 function toBuyer(record: IdentityRecord): BuyerIdentity {
   return {
     identityId: record.id,
+    personRef: record.personRef,
     userId: record.userId,
     verificationStatus: record.verificationStatus,
     // Creation refuses a record without the separate consent (and the guardian's, under 14).

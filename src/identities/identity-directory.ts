@@ -8,6 +8,8 @@ export type VerificationStatus = 'VERIFIED' | 'MISMATCH' | 'UNVERIFIED';
 /** A buyer as checkout sees it: no plaintext, only blind indexes. */
 export interface BuyerIdentity {
   identityId: string;
+  /** The person behind the registration (see IdentityRecord.personRef); keys their quota. */
+  personRef: string | null;
   userId: string;
   verificationStatus: VerificationStatus;
   /** True when the separate sensitive-data consent (and guardian consent if needed) is recorded. */

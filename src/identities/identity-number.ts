@@ -78,12 +78,23 @@ function normaliseIdNumber(raw: string): string {
 }
 
 /**
+ * Numbers issued before GB 11643-1999 have 15 digits: a two-digit birth year
+ * and no check character. Customs takes only the 18-digit form, so the
+ * message says how to get it, never the number.
+ */
+const FIFTEEN_DIGITS = /^\d{15}$/;
+const UPGRADE_FIFTEEN_DIGITS =
+  'is a 15-digit number from before 1999; customs takes the 18-digit form: insert 19 before ' +
+  'the two-digit birth year and append the MOD 11-2 check character';
+
+/**
  * Validates an 18-character PRC resident identity number (GB 11643-1999):
  * format, MOD 11-2 check character, a real birth date from 1880 up to today
  * (Beijing time), and a province-level prefix. Messages never quote the value.
  */
 export function parseIdNumber(raw: string, now: Date = new Date()): IdNumberResult {
   const value = normaliseIdNumber(raw);
+  if (FIFTEEN_DIGITS.test(value)) return { ok: false, message: UPGRADE_FIFTEEN_DIGITS };
   if (value.length !== 18) return { ok: false, message: 'must have 18 characters' };
   if (!/^\d{17}[\dX]$/.test(value)) {
     return { ok: false, message: 'must be 17 digits followed by a digit or X' };

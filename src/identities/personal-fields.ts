@@ -5,6 +5,8 @@
  * or a different middle dot is the same person.
  */
 
+import { isValidPhoneNumber, parsePhoneNumberFromString } from 'libphonenumber-js/min';
+
 /** An identity's text fields: stored only as ciphertext, named in its access-log events. */
 export const IDENTITY_FIELDS = ['name', 'idNumber', 'phone'] as const;
 export type IdentityField = (typeof IDENTITY_FIELDS)[number];
@@ -56,17 +58,73 @@ export function nameProblem(name: string): string | null {
   return null;
 }
 
-/** Mainland mobile numbers: 1, then 3-9, then nine digits. */
-const MOBILE_PATTERN = /^1[3-9]\d{9}$/;
+/** The longest phone as typed: CEB621 gives the buyer's telephone 30 characters. */
+export const PHONE_MAX_CHARS = 30;
 
-/** Drops spaces and hyphens and a +86 / 0086 country prefix. */
+/** What a phone may be, for the API description of every field that takes one. */
+export const PHONE_DESCRIPTION =
+  'Mainland China mobile (13812345678, +86 or 0086 optional; stored as the 11 digits), or an ' +
+  'international number with + or 00 and the country code, stored in E.164 (+85291234567): ' +
+  'Hong Kong +852 and Macau +853 with 8 digits, Taiwan +886 mobiles with 9 digits from 9, ' +
+  'others up to 15 digits. Spaces, hyphens, dots and brackets are ignored';
+
+/** Mainland mobile numbers: 1, then 3-9, then nine digits. Stored as these 11 digits. */
+const MOBILE_PATTERN = /^1[3-9]\d{9}$/;
+/** E.164: `+`, a country code and at most 15 digits in all (ITU-T E.164 section 6.1). */
+const E164_PATTERN = /^\+[1-9]\d{1,14}$/;
+/**
+ * Numbers of the regions named in the domain rules. A `+86` number is here
+ * only when it is no mainland mobile (normalisePhone strips +86 from those),
+ * so none is accepted. Hong Kong and Macau: 8 digits; Taiwan: mobiles, 9
+ * digits from 9.
+ */
+const REGION_RULES: readonly { prefix: string; pattern: RegExp | null; message: string }[] = [
+  { prefix: '+86', pattern: null, message: 'must be a mainland China mobile number (11 digits)' },
+  { prefix: '+852', pattern: /^\+852\d{8}$/, message: 'must be 8 digits after +852 (Hong Kong)' },
+  { prefix: '+853', pattern: /^\+853\d{8}$/, message: 'must be 8 digits after +853 (Macau)' },
+  {
+    prefix: '+886',
+    pattern: /^\+8869\d{8}$/,
+    message: 'must be a Taiwan mobile number: 9 digits starting with 9 after +886',
+  },
+];
+
+/**
+ * The canonical form every stored and compared phone has: a mainland mobile
+ * as its 11 digits (as stored before other numbers were accepted, so existing
+ * records compare equal), any other number in E.164 (`+85291234567`). Drops
+ * spaces, hyphens, dots and brackets; `00` before a country code is `+`.
+ * A value that is neither is returned compacted, for phoneProblem to refuse.
+ */
 export function normalisePhone(raw: string): string {
-  const compact = raw.replace(/[\s-]/g, '');
-  return compact.replace(/^(?:\+86|0086)(?=1\d{10}$)/, '');
+  const compact = raw.replace(/[\s().-]/g, '').replace(/^00(?=[1-9])/, '+');
+  // The library drops what a country's plan allows, e.g. a trunk 0 after the country code.
+  const international = E164_PATTERN.test(compact)
+    ? (parsePhoneNumberFromString(compact)?.number ?? compact)
+    : compact;
+  const mainland = /^\+86(1\d{10})$/.exec(international);
+  return mainland ? mainland[1]! : international;
 }
 
+/**
+ * A fixed message when a normalised phone is not acceptable, else null.
+ * Validation uses libphonenumber-js `min` metadata: the country code must
+ * exist and the national number must have a possible length and leading
+ * digits for it. (`max` also checks each number type's ranges, so a newly
+ * opened range would be refused until the metadata catches up; refusing a
+ * real buyer costs more than a typo a courier's call would reveal.)
+ */
 export function phoneProblem(phone: string): string | null {
-  return MOBILE_PATTERN.test(phone) ? null : 'must be a mainland China mobile number';
+  if (MOBILE_PATTERN.test(phone)) return null;
+  if (!E164_PATTERN.test(phone)) {
+    // Without a +, a number is read as a mainland one.
+    return phone.startsWith('+')
+      ? 'must be + and a country code, at most 15 digits in all (E.164)'
+      : 'must be a mainland China mobile number';
+  }
+  const rule = REGION_RULES.find(({ prefix }) => phone.startsWith(prefix));
+  if (rule && !rule.pattern?.test(phone)) return rule.message;
+  return isValidPhoneNumber(phone) ? null : 'is not a possible number for its country code';
 }
 
 /**
@@ -92,7 +150,23 @@ export function maskIdNumber(idNumber: string): string {
   return idNumber.slice(0, 3) + '*'.repeat(idNumber.length - 7) + idNumber.slice(-4);
 }
 
-/** First 3 and last 4 kept: 138****5678. */
+/** Stars between the visible parts of an international number: fixed, so no length shows. */
+const PHONE_STARS = '****';
+
+/**
+ * A mainland mobile keeps its first 3 and last 4 digits (138****5678), as
+ * always. Any other number keeps its country code and the last 4 digits
+ * behind a fixed 4 stars (+852****5678), so the mask hints at the region but
+ * not at the length; a national number shorter than 8 digits shows fewer, so
+ * at least 4 are always hidden.
+ */
 export function maskPhone(phone: string): string {
-  return phone.slice(0, 3) + '*'.repeat(phone.length - 7) + phone.slice(-4);
+  if (!phone.startsWith('+')) {
+    return phone.slice(0, 3) + '*'.repeat(Math.max(0, phone.length - 7)) + phone.slice(-4);
+  }
+  const parsed = parsePhoneNumberFromString(phone);
+  const countryCode = parsed?.countryCallingCode ?? '';
+  const national = parsed?.nationalNumber ?? phone.slice(1);
+  const shown = Math.min(4, Math.max(0, national.length - 4));
+  return `+${countryCode}${PHONE_STARS}${national.slice(national.length - shown)}`;
 }

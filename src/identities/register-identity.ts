@@ -135,6 +135,7 @@ async function encryptAndStore(
     verifiedAt: checked.verificationStatus === 'UNVERIFIED' ? null : at,
     idNumberIndex: checked.idNumberIndex,
     nameIndex: deps.blindIndex.name(registration.plain.name),
+    personRef: deps.blindIndex.person(registration.plain.idNumber),
     ...(await encryptIdentity(deps.fieldCipher, identityId, registration.plain)),
     flags: registration.divisionCodeKnown ? [] : ['UNKNOWN_DIVISION_CODE'],
     consent: {

@@ -11,7 +11,7 @@ import {
 } from './checkout-rules';
 import { earlierVerify, fingerprint, orderConflict, requestHash } from './checkout-replay';
 import { askCustoms, type CustomsQuotaFigures, type CustomsQuotaQuery } from './customs-quota';
-import { balances } from './ledger';
+import { balances, personKeyOf } from './ledger';
 import type { LedgerService } from './ledger-service';
 import { sealConsignee } from './order-fields';
 import { evaluateOrder, type OrderFigures } from './order-rules';
@@ -88,7 +88,8 @@ async function verify(
   const reasons = eligibilityReasons(buyer, payerIsBuyer, figures);
   const eligible = reasons.length === 0;
   const sealed = await sealWhileAskingCustoms(checkout, request, figures.quotaYear, eligible);
-  return reserveAndRecord(checkout, { request, figures, reasons, sealed, orderedAt, now });
+  const personKey = personKeyOf(buyer);
+  return reserveAndRecord(checkout, { request, personKey, figures, reasons, sealed, now });
 }
 
 /** Outside the time window only a late retry of an order verified in time gets an answer. */
@@ -130,10 +131,12 @@ async function rejectUnknownBuyer(
   figures: OrderFigures,
   now: Date,
 ): Promise<CheckoutDecision> {
+  // No person is known: the figures shown are those of an empty ledger.
   const state = await checkout.ledger.read(request.identityId, figures.quotaYear, now);
   const decision = unknownBuyerDecision(request.orderNo, figures, balances(state));
   const order = orderRecord(request, figures, decision, {
     now,
+    personKey: request.identityId,
     fingerprint: { requestHash: requestHash(request), personalHash: null },
     consignee: null,
   });
@@ -169,7 +172,7 @@ function reserveAndRecord(
   checkout: Checkout,
   verification: Verification,
 ): Promise<CheckoutDecision> {
-  const { request, figures, reasons, sealed, now } = verification;
+  const { request, personKey, figures, reasons, sealed, now } = verification;
   const customsRemainingFen = sealed.customs?.remainingFen ?? null;
   const recordFor = ({ approved, balances: after }: Reserved) =>
     orderRecord(
@@ -183,11 +186,17 @@ function reserveAndRecord(
         balances: after,
         customsRemainingFen,
       }),
-      { now, fingerprint: sealed.fingerprint, consignee: approved ? sealed.consignee : null },
+      {
+        now,
+        personKey,
+        fingerprint: sealed.fingerprint,
+        consignee: approved ? sealed.consignee : null,
+      },
     );
   const reservation = {
     orderNo: request.orderNo,
     identityId: request.identityId,
+    personKey,
     quotaYear: figures.quotaYear,
     now,
     fingerprint: sealed.fingerprint,
@@ -208,11 +217,12 @@ interface Sealed {
 /** One verify between its checks and its reservation. */
 interface Verification {
   request: VerifyRequest;
+  /** Whose ledger the order counts against. */
+  personKey: string;
   figures: OrderFigures;
   /** Why a rule refused the order; empty when it is eligible. */
   reasons: Reason[];
   sealed: Sealed;
-  orderedAt: Date;
   now: Date;
 }
 
@@ -221,11 +231,17 @@ function orderRecord(
   request: VerifyRequest,
   figures: OrderFigures,
   result: CheckoutDecision,
-  extra: { now: Date; fingerprint: RequestFingerprint; consignee: EncryptedField | null },
+  extra: {
+    now: Date;
+    personKey: string;
+    fingerprint: RequestFingerprint;
+    consignee: EncryptedField | null;
+  },
 ): OrderRecord {
   return {
     orderNo: request.orderNo,
     identityId: request.identityId,
+    personKey: extra.personKey,
     requestHash: extra.fingerprint.requestHash,
     personalHash: extra.fingerprint.personalHash,
     items: request.items,

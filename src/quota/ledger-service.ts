@@ -26,13 +26,13 @@ export interface LedgerService {
    * `at` is the instant whose limit applies (the order time).
    */
   update<R>(
-    identityId: string,
+    personKey: string,
     year: number,
     at: Date,
     decide: (state: LedgerState, balances: Balances) => LedgerDecision<R>,
   ): Promise<{ result: R; state: LedgerState }>;
-  /** The newest state of a buyer's year, as of `now`. */
-  read(identityId: string, year: number, now: Date): Promise<LedgerState>;
+  /** The newest state of a person's year, as of `now`. */
+  read(personKey: string, year: number, now: Date): Promise<LedgerState>;
 }
 
 /** Beyond this many lost races in a row the request gives up with a 503 (never seen in practice). */
@@ -56,13 +56,13 @@ export function createLedgerService({
     return { ...state, limitFen: limits.annualFen, limitFrom: limits.effectiveFrom };
   }
 
-  function genesis(identityId: string, year: number, at: Date): LedgerState {
-    return emptyLedger(identityId, year, policy.limitsAt(at));
+  function genesis(personKey: string, year: number, at: Date): LedgerState {
+    return emptyLedger(personKey, year, policy.limitsAt(at));
   }
 
   return {
-    async update(identityId, year, at, decide) {
-      let state = await ledgerStore.read(genesis(identityId, year, at), { fresh: false });
+    async update(personKey, year, at, decide) {
+      let state = await ledgerStore.read(genesis(personKey, year, at), { fresh: false });
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
         const current = withLimitAt(state, at);
         const { change, result } = decide(current, balances(current));
@@ -84,10 +84,10 @@ export function createLedgerService({
       throw new ServiceUnavailable('The quota ledger is busy; retry.');
     },
 
-    async read(identityId, year, now) {
+    async read(personKey, year, now) {
       const { start, end } = beijingYearBounds(year);
       const at = new Date(Math.min(Math.max(now.getTime(), start.getTime()), end.getTime()));
-      const state = await ledgerStore.read(genesis(identityId, year, at), { fresh: true });
+      const state = await ledgerStore.read(genesis(personKey, year, at), { fresh: true });
       return withLimitAt(state, at);
     },
   };

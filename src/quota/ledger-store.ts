@@ -16,7 +16,7 @@ import { ensureModelIndexes } from '../db/indexes';
  * Persistence of the yearly quota ledgers.
  *
  * Every change is committed by INSERTING the next version document
- * `_id: "<identityId>:<year>:<seq>"` into `quota_journal`. A unique `_id` is
+ * `_id: "<personKey>:<year>:<seq>"` into `quota_journal`. A unique `_id` is
  * the compare-and-set: of two writers that read version n, exactly one can
  * insert n+1; the other re-reads and decides again. This is atomic on MongoDB
  * and also on FerretDB 1.x, whose SQLite backend applies updates as
@@ -24,7 +24,7 @@ import { ensureModelIndexes } from '../db/indexes';
  * loses concurrent updates: 40 concurrent `$inc` land a handful).
  *
  * `quota_ledgers` holds one document per buyer and year, `_id:
- * "<identityId>:<year>"`: the latest state as a snapshot, written after each
+ * "<personKey>:<year>"`: the latest state as a snapshot, written after each
  * commit. It is only a starting point for reads: a reader follows the journal
  * from the snapshot's version to the newest one, so a snapshot left behind by
  * a crash or an out-of-order write costs a read, never a wrong answer.
@@ -42,6 +42,8 @@ export interface LedgerStore {
   catchUp(state: LedgerState): Promise<LedgerState>;
   /** Commits `change` as version state.seq + 1. Null when another writer took that version. */
   commit(state: LedgerState, change: LedgerChange): Promise<LedgerState | null>;
+  /** The years a key has a ledger for (a range of the journal's `_id`; for migrations). */
+  yearsOf(personKey: string): Promise<number[]>;
   ensureIndexes(): Promise<void>;
 }
 
@@ -68,7 +70,8 @@ interface EntryDocument {
 
 interface SnapshotDocument {
   _id: string;
-  identityId: string;
+  /** The person (ledger.ts: LedgerState.personKey); `identityId` on ledgers made before it. */
+  personKey: string;
   year: number;
   seq: number;
   limitFen: number;
@@ -83,7 +86,7 @@ interface SnapshotDocument {
 /** One committed change, stored with its place in the buyer's year and the balances after it. */
 interface JournalDocument extends LedgerChange {
   _id: string;
-  identityId: string;
+  personKey: string;
   year: number;
   seq: number;
   usedFen: number;
@@ -94,7 +97,7 @@ interface JournalDocument extends LedgerChange {
 const snapshotSchema = new Schema<SnapshotDocument>(
   {
     _id: { type: String, required: true },
-    identityId: { type: String, required: true },
+    personKey: { type: String, required: true },
     year: { type: Number, required: true },
     seq: { type: Number, required: true },
     limitFen: { type: Number, required: true },
@@ -111,7 +114,7 @@ const snapshotSchema = new Schema<SnapshotDocument>(
 const journalSchema = new Schema<JournalDocument>(
   {
     _id: { type: String, required: true },
-    identityId: { type: String, required: true },
+    personKey: { type: String, required: true },
     year: { type: Number, required: true },
     seq: { type: Number, required: true },
     orderNo: { type: String, required: true },
@@ -130,13 +133,14 @@ const journalSchema = new Schema<JournalDocument>(
   { collection: 'quota_journal', versionKey: false },
 );
 
-function ledgerKey(identityId: string, year: number): string {
-  return `${identityId}:${year}`;
+function ledgerKey(personKey: string, year: number): string {
+  return `${personKey}:${year}`;
 }
 
-function fromSnapshot(document: SnapshotDocument): LedgerState {
+/** The snapshot's state; the key is the one it was read by (older snapshots name it otherwise). */
+function fromSnapshot(personKey: string, document: SnapshotDocument): LedgerState {
   return {
-    identityId: document.identityId,
+    personKey,
     year: document.year,
     seq: document.seq,
     limitFen: document.limitFen,
@@ -158,8 +162,8 @@ function fromSnapshot(document: SnapshotDocument): LedgerState {
 
 function toSnapshot(state: LedgerState, now: Date): SnapshotDocument {
   return {
-    _id: ledgerKey(state.identityId, state.year),
-    identityId: state.identityId,
+    _id: ledgerKey(state.personKey, state.year),
+    personKey: state.personKey,
     year: state.year,
     seq: state.seq,
     limitFrom: state.limitFrom,
@@ -204,15 +208,25 @@ export function createLedgerStore(connection: Connection): LedgerStore {
     async read(genesis, { fresh }) {
       const snapshot = await findById<SnapshotDocument>(
         snapshots,
-        ledgerKey(genesis.identityId, genesis.year),
+        ledgerKey(genesis.personKey, genesis.year),
       );
-      if (snapshot && !fresh) return fromSnapshot(snapshot);
-      return catchUp(journal, snapshot ? fromSnapshot(snapshot) : genesis);
+      const state = snapshot ? fromSnapshot(genesis.personKey, snapshot) : genesis;
+      return snapshot && !fresh ? state : catchUp(journal, state);
     },
 
     catchUp: (state) => catchUp(journal, state),
 
     commit: (state, change) => commit(snapshots, journal, state, change),
+
+    async yearsOf(personKey) {
+      // Every version of every year: `<key>:<year>:<seq>`, and ':' sorts just before ';'.
+      const versions = await journal.collection
+        .find({ _id: { $gt: `${personKey}:`, $lt: `${personKey};` } } as never, {
+          projection: { year: 1 },
+        })
+        .toArray();
+      return [...new Set(versions.map((version) => version.year as number))].sort();
+    },
 
     async ensureIndexes() {
       await ensureModelIndexes(snapshots, journal);
@@ -221,7 +235,7 @@ export function createLedgerStore(connection: Connection): LedgerStore {
 }
 
 async function catchUp(journal: Journal, state: LedgerState): Promise<LedgerState> {
-  const key = ledgerKey(state.identityId, state.year);
+  const key = ledgerKey(state.personKey, state.year);
   let current = state;
   for (let step = 0; step < MAX_CATCH_UP; step += 1) {
     const next = await findById<JournalDocument>(journal, `${key}:${current.seq + 1}`);
@@ -238,10 +252,10 @@ async function commit(
   change: LedgerChange,
 ): Promise<LedgerState | null> {
   const next = applyChange(state, change);
-  const key = ledgerKey(state.identityId, state.year);
+  const key = ledgerKey(state.personKey, state.year);
   const document: JournalDocument = {
     _id: `${key}:${next.seq}`,
-    identityId: state.identityId,
+    personKey: state.personKey,
     year: state.year,
     seq: next.seq,
     orderNo: change.orderNo,

@@ -24,7 +24,11 @@ export interface LedgerEntry {
 }
 
 export interface LedgerState {
-  identityId: string;
+  /**
+   * Whose allowance: the person's keyed pseudonym (BuyerIdentity.personRef),
+   * so every registration of one person shares one ledger.
+   */
+  personKey: string;
   year: number;
   /** Version number; 0 before the first commit. */
   seq: number;
@@ -86,12 +90,12 @@ export function balances(state: LedgerState): Balances {
 }
 
 export function emptyLedger(
-  identityId: string,
+  personKey: string,
   year: number,
   limit: { annualFen: number; effectiveFrom: Date },
 ): LedgerState {
   return {
-    identityId,
+    personKey,
     year,
     seq: 0,
     limitFen: limit.annualFen,
@@ -117,4 +121,13 @@ export function applyChange(state: LedgerState, change: LedgerChange): LedgerSta
     limitFrom: change.limitFrom,
     entries,
   };
+}
+
+/**
+ * The ledger a buyer's orders count against: the person's. A registration
+ * made before person keys existed and not yet migrated (`npm run
+ * quota:migrate`) counts against its own, as it did.
+ */
+export function personKeyOf(buyer: { identityId: string; personRef: string | null }): string {
+  return buyer.personRef ?? buyer.identityId;
 }

@@ -38,7 +38,7 @@ export function createOrderLifecycleService(deps: LifecycleDeps): OrderLifecycle
   const sweeper = createReservationSweeper({ ordersStore, ledger, listeners, logger, holdMs });
 
   async function entryOf(order: OrderRecord): Promise<LedgerEntry | undefined> {
-    const state = await ledger.read(order.identityId, order.quotaYear, clock());
+    const state = await ledger.read(order.personKey, order.quotaYear, clock());
     return state.entries.get(order.orderNo);
   }
 

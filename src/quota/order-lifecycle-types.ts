@@ -37,6 +37,11 @@ export interface OrderItem {
   unitPriceFen: number;
   /** Tax category key from the policy data; `general` when the request named none. */
   category: string;
+  /**
+   * Volume of one piece in ml. Required for a category taxed by volume
+   * (spirits: 0.5 yuan per 500 ml on top of the ad valorem rate); optional otherwise.
+   */
+  volumeMl?: number;
 }
 
 /** The contract's `tax` object. Integer fen. */

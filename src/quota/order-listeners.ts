@@ -85,6 +85,7 @@ export async function holdForListeners(
   const inserted = await ordersStore.insertHold({
     orderNo: order.orderNo,
     identityId: order.identityId,
+    personKey: order.personKey,
     quotaYear: order.quotaYear,
     requestHash: order.requestHash,
     personalHash: order.personalHash,

@@ -1,6 +1,6 @@
 import type { OrderItem, TaxBreakdown } from './order-lifecycle-types';
-import { divide, fromInteger, multiply } from './money';
-import type { CbecPolicy } from './policy';
+import { divide, fromInteger, multiply, ZERO } from './money';
+import { PolicyError, type CategoryRates, type CbecPolicy } from './policy';
 import { computeTax, type CategoryValue } from './tax';
 import { beijingYear } from '../beijing-time';
 
@@ -56,8 +56,11 @@ export function evaluateOrder(policy: CbecPolicy, order: OrderMoney): OrderFigur
 }
 
 /**
- * Splits the taxable value by goods category, freight and insurance pro rata
- * to goods value, exactly (fractions of a fen are kept until the final rounding).
+ * Splits the taxable value by the goods category whose rates apply (a piece
+ * below its category's price threshold counts as the fallback category),
+ * freight and insurance pro rata to goods value, exactly (fractions of a fen
+ * are kept until the final rounding). Free goods and freight alone: the
+ * freight is taxed as the default category.
  */
 function apportion(
   policy: CbecPolicy,
@@ -66,21 +69,35 @@ function apportion(
   taxableFen: number,
 ): CategoryValue[] {
   const at = order.verifiedAt;
-  if (goodsValueFen === 0) {
-    return [
-      { taxable: fromInteger(taxableFen), rates: policy.ratesAt(policy.defaultCategory, at) },
-    ];
-  }
-  const goodsByCategory = new Map<string, number>();
+  const groups = new Map<string, { goods: number; volumeMl: number }>();
   for (const item of order.items) {
-    goodsByCategory.set(
-      item.category,
-      (goodsByCategory.get(item.category) ?? 0) + item.qty * item.unitPriceFen,
-    );
+    const category = policy.taxCategoryOf(item.category, item.unitPriceFen, at);
+    const group = groups.get(category) ?? { goods: 0, volumeMl: 0 };
+    group.goods += item.qty * item.unitPriceFen;
+    group.volumeMl += item.qty * volumeOf(item, policy.ratesAt(category, at));
+    groups.set(category, group);
   }
-  const scale = divide(fromInteger(taxableFen), fromInteger(goodsValueFen));
-  return [...goodsByCategory].map(([category, goods]) => ({
+  const scale =
+    goodsValueFen === 0 ? ZERO : divide(fromInteger(taxableFen), fromInteger(goodsValueFen));
+  const parts = [...groups].map(([category, { goods, volumeMl }]) => ({
     taxable: multiply(fromInteger(goods), scale),
     rates: policy.ratesAt(category, at),
+    volumeMl,
   }));
+  if (goodsValueFen > 0) return parts;
+  const freight = {
+    taxable: fromInteger(taxableFen),
+    rates: policy.ratesAt(policy.defaultCategory, at),
+    volumeMl: 0,
+  };
+  return [...parts, freight];
+}
+
+/** One piece's volume where its rates tax volume; the request schema requires it there. */
+function volumeOf(item: OrderItem, rates: CategoryRates): number {
+  if (rates.specificFenPerLitre.n === 0n) return 0;
+  if (item.volumeMl === undefined) {
+    throw new PolicyError('an item of a category taxed by volume has no volumeMl');
+  }
+  return item.volumeMl;
 }

@@ -41,7 +41,7 @@ export async function moveOrder(
     throw invalidTransition('REJECTED', 'The order was rejected at checkout.');
   }
   const { result } = await ledger.update(
-    order.identityId,
+    order.personKey,
     order.quotaYear,
     order.createdAt,
     decideTransition(order.orderNo, to, options),

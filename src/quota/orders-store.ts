@@ -18,6 +18,7 @@ const orderSchema = new Schema<OrderDocument>(
   {
     _id: { type: String, required: true },
     identityId: { type: String, required: true },
+    personKey: String,
     requestHash: { type: String, required: true },
     personalHash: { type: String, default: null },
     items: [
@@ -28,6 +29,7 @@ const orderSchema = new Schema<OrderDocument>(
         qty: Number,
         unitPriceFen: Number,
         category: String,
+        volumeMl: Number,
       },
     ],
     goodsValueFen: Number,
@@ -52,6 +54,7 @@ const holdSchema = new Schema<HoldDocument>(
   {
     _id: { type: String, required: true },
     identityId: { type: String, required: true },
+    personKey: String,
     quotaYear: { type: Number, required: true },
     requestHash: { type: String, required: true },
     personalHash: { type: String, default: null },
@@ -61,18 +64,27 @@ const holdSchema = new Schema<HoldDocument>(
   { collection: 'order_holds', versionKey: false },
 );
 holdSchema.index({ dueAt: 1 });
+// A person's orders (their export, the person-key migration).
+orderSchema.index({ identityId: 1 });
 
 function toOrder({ _id, ...rest }: OrderDocument): OrderRecord {
   return {
     ...rest,
     orderNo: _id,
+    // Orders from before person keys counted against their identity's ledger.
+    personKey: rest.personKey ?? rest.identityId,
     personalHash: rest.personalHash ?? null,
     consignee: rest.consignee ?? null,
   };
 }
 
 function toHold({ _id, ...rest }: HoldDocument): HoldRecord {
-  return { ...rest, orderNo: _id, personalHash: rest.personalHash ?? null };
+  return {
+    ...rest,
+    orderNo: _id,
+    personKey: rest.personKey ?? rest.identityId,
+    personalHash: rest.personalHash ?? null,
+  };
 }
 
 export function createOrdersStore(connection: Connection): OrdersStore {
@@ -105,6 +117,15 @@ export function createOrdersStore(connection: Connection): OrdersStore {
 
     async setHoldDue(orderNo, dueAt) {
       await holds.collection.updateOne({ _id: orderNo } as never, { $set: { dueAt } });
+    },
+
+    async assignPersonKey(identityId, personKey) {
+      // Unmigrated orders have no personKey, or their identity's id as one (ledger.ts personKeyOf).
+      const unassigned = { identityId, personKey: { $in: [null, identityId] } };
+      const set = { $set: { personKey } };
+      const changed = await orders.updateMany(unassigned, set);
+      await holds.updateMany(unassigned, set);
+      return changed.modifiedCount;
     },
 
     async listDueHolds(now, after, limit) {

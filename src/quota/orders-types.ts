@@ -71,6 +71,8 @@ export interface RequestFingerprint {
 /** The stored order: the lifecycle view's immutable facts plus what only checkout keeps. */
 export interface OrderRecord
   extends RequestFingerprint, Omit<LifecycleOrder, 'status' | 'confirmedAt' | 'releasedAt'> {
+  /** The ledger the order counts against: the buyer's person (ledger.ts personKeyOf). */
+  personKey: string;
   /** `{name, phone, address}` as JSON, under the buyer's data key; only on approved orders. */
   consignee: EncryptedField | null;
   /** The verify answer, returned again for the same request. */
@@ -86,6 +88,8 @@ export interface OrderRecord
 export interface HoldRecord extends RequestFingerprint {
   orderNo: string;
   identityId: string;
+  /** The ledger the order counts against. */
+  personKey: string;
   quotaYear: number;
   createdAt: Date;
   /** When the sweeper should next look at it (end of the reservation hold, or a retry time). */
@@ -99,6 +103,8 @@ export interface OrdersStore {
   insertHold(hold: HoldRecord): Promise<'inserted' | 'duplicate'>;
   deleteHold(orderNo: string): Promise<void>;
   setHoldDue(orderNo: string, dueAt: Date): Promise<void>;
+  /** Moves every order and hold still keyed by its identity onto `personKey`; how many orders changed. */
+  assignPersonKey(identityId: string, personKey: string): Promise<number>;
   /** Holds due at `now`, in orderNo order, after `after`. */
   listDueHolds(now: Date, after: string | null, limit: number): Promise<HoldRecord[]>;
   ensureIndexes(): Promise<void>;

@@ -19,9 +19,24 @@ export interface Limits {
 export interface CategoryRates {
   effectiveFrom: Date;
   vat: Fraction;
+  /** The ad valorem consumption-tax rate. */
   consumption: Fraction;
-  /** Applied only when an order is taxed in full (the single-item exception). */
+  /**
+   * The per-volume part of a composite consumption tax, in fen per litre
+   * (spirits: 0.5 yuan per 500 ml = 100); zero for ad valorem categories.
+   */
+  specificFenPerLitre: Fraction;
+  /**
+   * Applied only when an order is taxed in full (the single-item exception).
+   * A per-category placeholder until products carry an HS code, whose MFN
+   * tariff then replaces it.
+   */
   tariff: Fraction;
+  /**
+   * A category defined by price (high-end watches: 10,000 yuan or more a
+   * piece): a piece priced below `minUnitPriceFen` is taxed as `belowThreshold`.
+   */
+  threshold: { minUnitPriceFen: number; belowThreshold: string } | null;
 }
 
 export interface CbecPolicy {
@@ -32,6 +47,14 @@ export interface CbecPolicy {
   /** Share of VAT and consumption tax charged within the limits (0.7). */
   withinLimitShareAt(instant: Date): Fraction;
   ratesAt(category: string, instant: Date): CategoryRates;
+  /**
+   * The category whose rates apply to one piece of `category` at `unitPriceFen`:
+   * the category itself, or its below-threshold category for a piece priced
+   * under the threshold.
+   */
+  taxCategoryOf(category: string, unitPriceFen: number, instant: Date): string;
+  /** Categories with a per-volume part in any entry: their items must carry `volumeMl`. */
+  volumeTaxedCategories(): string[];
 }
 
 export class PolicyError extends Error {}
@@ -68,9 +91,12 @@ const schema = Joi.object({
           consumption: Joi.string()
             .pattern(/^0(\.\d{1,6})?$/)
             .required(),
+          specificFenPerLitre: Joi.string().pattern(/^\d{1,6}(\.\d{1,6})?$/),
           tariff: rate,
+          minUnitPriceFen: Joi.number().integer().min(1),
+          belowThreshold: Joi.string(),
           source: Joi.string(),
-        }),
+        }).and('minUnitPriceFen', 'belowThreshold'),
       ),
     )
     .min(1)
@@ -86,15 +112,54 @@ function ascendingDates(entries: { effectiveFrom: string }[]) {
   return entries;
 }
 
+interface RawRates {
+  effectiveFrom: string;
+  vat: string;
+  consumption: string;
+  specificFenPerLitre?: string;
+  tariff: string;
+  minUnitPriceFen?: number;
+  belowThreshold?: string;
+}
+
 interface RawPolicy {
   limits: { effectiveFrom: string; perOrderFen: number; annualFen: number }[];
   withinLimitTaxShare: { effectiveFrom: string; share: string }[];
   returnWindowDays: number;
   defaultCategory: string;
-  categories: Record<
-    string,
-    { effectiveFrom: string; vat: string; consumption: string; tariff: string }[]
-  >;
+  categories: Record<string, RawRates[]>;
+}
+
+/**
+ * A below-threshold category must exist and have no threshold of its own, so
+ * a piece is reclassified at most once (no chains, no cycles).
+ */
+function checkThresholds(categories: Record<string, RawRates[]>): void {
+  for (const entries of Object.values(categories)) {
+    for (const { belowThreshold } of entries) {
+      if (belowThreshold === undefined) continue;
+      const fallback = categories[belowThreshold];
+      if (!fallback || fallback.some((entry) => entry.minUnitPriceFen !== undefined)) {
+        throw new PolicyError(
+          'invalid CBEC policy data: belowThreshold must name a category without a threshold',
+        );
+      }
+    }
+  }
+}
+
+function toRates(entry: RawRates): CategoryRates {
+  return {
+    effectiveFrom: beijingDayStart(entry.effectiveFrom),
+    vat: parseDecimal(entry.vat),
+    consumption: parseDecimal(entry.consumption),
+    specificFenPerLitre: parseDecimal(entry.specificFenPerLitre ?? '0'),
+    tariff: parseDecimal(entry.tariff),
+    threshold:
+      entry.minUnitPriceFen !== undefined && entry.belowThreshold !== undefined
+        ? { minUnitPriceFen: entry.minUnitPriceFen, belowThreshold: entry.belowThreshold }
+        : null,
+  };
 }
 
 /** The entry in force at an instant: the last one that started at or before it. */
@@ -114,6 +179,7 @@ export function buildPolicy(raw: unknown): CbecPolicy {
   if (!data.categories[data.defaultCategory]) {
     throw new PolicyError('invalid CBEC policy data: defaultCategory has no rates');
   }
+  checkThresholds(data.categories);
   const limits: Limits[] = data.limits.map((entry) => ({
     effectiveFrom: beijingDayStart(entry.effectiveFrom),
     perOrderFen: entry.perOrderFen,
@@ -124,27 +190,30 @@ export function buildPolicy(raw: unknown): CbecPolicy {
     share: parseDecimal(entry.share),
   }));
   const categories = new Map<string, CategoryRates[]>(
-    Object.entries(data.categories).map(([name, entries]) => [
-      name,
-      entries.map((entry) => ({
-        effectiveFrom: beijingDayStart(entry.effectiveFrom),
-        vat: parseDecimal(entry.vat),
-        consumption: parseDecimal(entry.consumption),
-        tariff: parseDecimal(entry.tariff),
-      })),
-    ]),
+    Object.entries(data.categories).map(([name, entries]) => [name, entries.map(toRates)]),
   );
+  const volumeTaxed = [...categories]
+    .filter(([, entries]) => entries.some((entry) => entry.specificFenPerLitre.n > 0n))
+    .map(([name]) => name);
+  const ratesAt = (category: string, instant: Date): CategoryRates => {
+    const entries = categories.get(category);
+    if (!entries) throw new PolicyError('unknown goods category');
+    return inForce(entries, instant, 'rates');
+  };
   return {
     defaultCategory: data.defaultCategory,
     returnWindowDays: data.returnWindowDays,
     categoryNames: () => [...categories.keys()],
     limitsAt: (instant) => inForce(limits, instant, 'limits'),
     withinLimitShareAt: (instant) => inForce(shares, instant, 'tax share').share,
-    ratesAt(category, instant) {
-      const entries = categories.get(category);
-      if (!entries) throw new PolicyError('unknown goods category');
-      return inForce(entries, instant, 'rates');
+    ratesAt,
+    taxCategoryOf(category, unitPriceFen, instant) {
+      const { threshold } = ratesAt(category, instant);
+      return threshold && unitPriceFen < threshold.minUnitPriceFen
+        ? threshold.belowThreshold
+        : category;
     },
+    volumeTaxedCategories: () => [...volumeTaxed],
   };
 }
 

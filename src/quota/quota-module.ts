@@ -11,6 +11,7 @@ import { createLedgerService } from './ledger-service';
 import { createLedgerStore } from './ledger-store';
 import { createOrderLifecycleService, type OrderLifecycleService } from './order-lifecycle-service';
 import { createOrdersStore } from './orders-store';
+import { createLedgerMover, type LedgerMover } from './person-ledger-migration';
 import { loadPolicy, type CbecPolicy } from './policy';
 import { createQuotaService } from './quota-service';
 import { quotaRoutes } from './quota-routes';
@@ -20,6 +21,8 @@ export interface QuotaModule {
   routes: RouteDefinition[];
   /** For disclosure (OrderLifecycle) and for tests (sweep with a chosen clock). */
   lifecycle: OrderLifecycleService;
+  /** Moves a registration's own ledgers onto its person's (the person-key migration). */
+  ledgerMover: LedgerMover;
   ensureIndexes(): Promise<void>;
   /** Starts the reservation sweeper. */
   start(): void;
@@ -81,6 +84,7 @@ export function createQuotaModule(
   return {
     routes: quotaRoutes({ checkout, lifecycle, quota, policy }),
     lifecycle,
+    ledgerMover: createLedgerMover({ ledger, ledgerStore, ordersStore }),
     async ensureIndexes() {
       await ledgerStore.ensureIndexes();
       await ordersStore.ensureIndexes();

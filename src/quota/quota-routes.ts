@@ -9,6 +9,12 @@ import {
   timestamp,
   clearText,
 } from '../http/schemas';
+import {
+  normalisePhone,
+  PHONE_DESCRIPTION,
+  PHONE_MAX_CHARS,
+  phoneProblem,
+} from '../identities/personal-fields';
 import type { CheckoutService } from './checkout-service';
 import type { OrderLifecycleService } from './order-lifecycle-service';
 import type { VerifyRequest } from './orders-types';
@@ -27,6 +33,18 @@ const TAG = 'Checkout and quota';
 const MAX_FEN = 100_000_000; // 1,000,000 yuan: far above any CBEC order, far below unsafe integers
 
 const fen = integerField().min(0).max(MAX_FEN);
+/** 100 litres a piece: above any retail bottle or cask, and qty x volume stays a safe integer. */
+const MAX_VOLUME_ML = 100_000;
+
+/** One piece's volume in ml: required where the category's consumption tax is per volume. */
+function volumeField(volumeTaxed: string[]) {
+  const field = integerField().min(1).max(MAX_VOLUME_ML);
+  // An empty Joi.valid() would match every category: only a non-empty list makes it required.
+  if (volumeTaxed.length === 0) return field.description("One piece's volume in ml");
+  return field
+    .when('category', { is: Joi.valid(...volumeTaxed), then: Joi.required() })
+    .description(`One piece's volume in ml; required for ${volumeTaxed.join(', ')}`);
+}
 
 function verifySchema(policy: CbecPolicy) {
   return Joi.object<VerifyRequest>({
@@ -48,6 +66,7 @@ function verifySchema(policy: CbecPolicy) {
           category: Joi.string()
             .valid(...policy.categoryNames())
             .default(policy.defaultCategory),
+          volumeMl: volumeField(policy.volumeTaxedCategories()),
         }),
       )
       .min(1)
@@ -62,7 +81,13 @@ function verifySchema(policy: CbecPolicy) {
     consignee: Joi.object({
       name: Joi.string().trim().min(1).max(100).required(),
       phone: Joi.string()
-        .pattern(/^\+?[0-9][0-9 -]{4,19}$/)
+        .max(PHONE_MAX_CHARS)
+        .custom((value: string, helpers) => {
+          const normalised = normalisePhone(value);
+          const problem = phoneProblem(normalised);
+          return problem ? helpers.error('any.invalid', { safeMessage: problem }) : normalised;
+        })
+        .description(PHONE_DESCRIPTION)
         .required(),
       address: Joi.string().trim().min(1).max(300).required(),
     }).required(),

@@ -4,7 +4,7 @@ import { NotFound } from '../errors';
 import type { RequestContext } from '../http/route';
 import type { IdentityDirectory } from '../identities/identity-directory';
 import { beijingYear } from '../beijing-time';
-import { balances } from './ledger';
+import { balances, personKeyOf } from './ledger';
 import type { LedgerService } from './ledger-service';
 import type { QuotaView } from './orders-types';
 
@@ -40,10 +40,12 @@ export function createQuotaService({
         fields: ['quota'],
       } as const;
       return auditedRead(accessLog, access, async () => {
-        if (!(await directory.findBuyer(identityId))) throw new NotFound('identity');
+        const buyer = await directory.findBuyer(identityId);
+        if (!buyer) throw new NotFound('identity');
         const now = clock();
         const quotaYear = year ?? beijingYear(now);
-        const state = await ledger.read(identityId, quotaYear, now);
+        // The person's allowance, shared by all their registrations.
+        const state = await ledger.read(personKeyOf(buyer), quotaYear, now);
         return { year: quotaYear, ...balances(state) };
       });
     },

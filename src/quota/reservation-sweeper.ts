@@ -86,7 +86,7 @@ async function sweepHold(
 
 /** One due hold: decides from the ledger what is left to do for its order. */
 async function settle(deps: SweeperDeps, hold: HoldRecord, now: Date): Promise<Settled> {
-  const state = await deps.ledger.read(hold.identityId, hold.quotaYear, now);
+  const state = await deps.ledger.read(hold.personKey, hold.quotaYear, now);
   const entry = state.entries.get(hold.orderNo);
   if (!entry) return closeUnreached(deps, hold, now);
   const order = await deps.ordersStore.findOrder(hold.orderNo);
@@ -117,7 +117,7 @@ async function tooEarly(
 /** A verify that never reached the ledger: close the order number for good. */
 async function closeUnreached(deps: SweeperDeps, hold: HoldRecord, now: Date): Promise<Settled> {
   if (await tooEarly(deps, hold, now, hold.createdAt.getTime() + deps.holdMs)) return 'later';
-  await deps.ledger.update(hold.identityId, hold.quotaYear, now, decideClosing(hold.orderNo, now));
+  await deps.ledger.update(hold.personKey, hold.quotaYear, now, decideClosing(hold.orderNo, now));
   return 'expired';
 }
 
@@ -133,7 +133,7 @@ async function expireUnpaid(
     // A reservation whose verify stopped before writing the order record.
     else
       await deps.ledger.update(
-        hold.identityId,
+        hold.personKey,
         hold.quotaYear,
         now,
         decideExpiry(hold.orderNo, now),

@@ -29,6 +29,8 @@ import type {
 
 export interface ReservationRequest extends ReservationAsk {
   identityId: string;
+  /** Whose ledger: the buyer's person. */
+  personKey: string;
   quotaYear: number;
   fingerprint: RequestFingerprint;
 }
@@ -80,7 +82,7 @@ async function reserve(
 
   // Step 2: one ledger commit decides.
   const { result: decided, state } = await stores.ledger.update(
-    request.identityId,
+    request.personKey,
     request.quotaYear,
     request.now,
     decideReservation(request),
@@ -124,6 +126,7 @@ async function hold(
   const inserted = await ordersStore.insertHold({
     orderNo: request.orderNo,
     identityId: request.identityId,
+    personKey: request.personKey,
     quotaYear: request.quotaYear,
     requestHash: request.fingerprint.requestHash,
     personalHash: request.fingerprint.personalHash,
@@ -165,7 +168,7 @@ async function release(
   request: ReservationRequest,
 ): Promise<void> {
   await ledger.update(
-    request.identityId,
+    request.personKey,
     request.quotaYear,
     request.now,
     decideExpiry(request.orderNo, request.now),

@@ -8,7 +8,7 @@ import type { LedgerStore } from '../../src/quota/ledger-store';
  */
 export interface FakeLedgerStore extends LedgerStore {
   /** Every committed version of a buyer's year, oldest first. */
-  versions(identityId: string, year: number): LedgerState[];
+  versions(personKey: string, year: number): LedgerState[];
   /** Runs before the next commit only, e.g. to let a rival writer take its version, or to fail it. */
   beforeNextCommit(hook: () => Promise<void>): void;
 }
@@ -16,14 +16,14 @@ export interface FakeLedgerStore extends LedgerStore {
 export function createFakeLedgerStore(): FakeLedgerStore {
   const journal = new Map<string, LedgerState[]>();
   let hook: (() => Promise<void>) | null = null;
-  const key = (state: { identityId: string; year: number }) => `${state.identityId}:${state.year}`;
+  const key = (state: { personKey: string; year: number }) => `${state.personKey}:${state.year}`;
 
   function newest(state: LedgerState): LedgerState {
     return journal.get(key(state))?.at(-1) ?? state;
   }
 
   return {
-    versions: (identityId, year) => [...(journal.get(`${identityId}:${year}`) ?? [])],
+    versions: (personKey, year) => [...(journal.get(`${personKey}:${year}`) ?? [])],
     beforeNextCommit(next) {
       hook = next;
     },
@@ -43,6 +43,10 @@ export function createFakeLedgerStore(): FakeLedgerStore {
       const next = applyChange(state, change);
       journal.set(key(state), [...versions, next]);
       return next;
+    },
+    async yearsOf(personKey) {
+      const ledgers = [...journal.values()].map((versions) => versions[0]!);
+      return ledgers.filter((ledger) => ledger.personKey === personKey).map((l) => l.year);
     },
     async ensureIndexes() {},
   };

@@ -43,6 +43,16 @@ export function createFakeOrdersStore(): FakeOrdersStore {
       const hold = holds.get(orderNo);
       if (hold) hold.dueAt = dueAt;
     },
+    async assignPersonKey(identityId, personKey) {
+      let changed = 0;
+      for (const record of [...orders.values(), ...holds.values()]) {
+        const unassigned = !record.personKey || record.personKey === identityId;
+        if (record.identityId !== identityId || !unassigned) continue;
+        record.personKey = personKey;
+        if (orders.has(record.orderNo) && orders.get(record.orderNo) === record) changed += 1;
+      }
+      return changed;
+    },
     async listDueHolds(now, after, limit) {
       return [...holds.values()]
         .filter((hold) => hold.dueAt <= now && (after === null || hold.orderNo > after))

@@ -101,6 +101,21 @@ export function verify(t: TestApp, key: string, body: unknown) {
     .send(body as object);
 }
 
+/** Verifies one single-piece order of `yuan`, expects it approved, returns its order number. */
+export async function approvedOrder(
+  t: TestApp,
+  key: string,
+  buyer: Buyer,
+  yuan: number,
+): Promise<string> {
+  const body = orderBody(buyer, { items: [{ qty: 1, unitPriceFen: yuan * 100 }] });
+  const response = await verify(t, key, body).expect(200);
+  if (response.body.decision !== 'APPROVED') {
+    throw new Error(`expected APPROVED, got ${JSON.stringify(response.body.reasons)}`);
+  }
+  return body.orderNo;
+}
+
 export function quota(t: TestApp, key: string, identityId: string, year?: number) {
   return t
     .http()
@@ -183,13 +198,20 @@ export function inMemoryCheckout(options: { customsRemainingFen?: number } = {})
 /** The one buyer the in-memory directory knows: verified, consented, paying. */
 export const KNOWN_BUYER = {
   identityId: '6f1c2a9e-3b4d-4c5e-8f70-1a2b3c4d5e6f',
+  personRef: '1:known-buyer-person',
   payer: { name: 'Test Buyer', idNumber: '11010519491231002X' },
 };
 
 const fakeDirectory: IdentityDirectory = {
   async findBuyer(identityId) {
     if (identityId !== KNOWN_BUYER.identityId) return null;
-    return { identityId, userId: 'u-1', verificationStatus: 'VERIFIED', consentRecorded: true };
+    return {
+      identityId,
+      personRef: KNOWN_BUYER.personRef,
+      userId: 'u-1',
+      verificationStatus: 'VERIFIED',
+      consentRecorded: true,
+    };
   },
   async payerMatches(identityId, payer) {
     return (
