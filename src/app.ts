@@ -131,6 +131,7 @@ function createCapabilities({ config, connection, logger, clock, maintenance }: 
       identities: identityDirectory,
       accessLog,
       receipts,
+      clock,
     },
     config,
   );

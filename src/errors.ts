@@ -20,6 +20,9 @@ export type ErrorCode =
   | 'INVALID_STATE_TRANSITION'
   | 'DISCLOSURE_WITHHELD'
   | 'RETURN_WINDOW_CLOSED'
+  | 'RETURN_EXCEEDS_ORDER'
+  | 'RELEASE_TIME_INVALID'
+  | 'DECLARATION_NOT_DISCLOSED'
   | 'CONFLICT'
   | 'SERVICE_UNAVAILABLE'
   | 'DATABASE_UNAVAILABLE'
@@ -75,10 +78,16 @@ export class Conflict extends AppError {
 
 export class Unprocessable extends AppError {
   constructor(
-    code: 'CONSENT_REQUIRED' | 'GUARDIAN_CONSENT_REQUIRED' | 'RETURN_WINDOW_CLOSED',
+    code:
+      | 'CONSENT_REQUIRED'
+      | 'GUARDIAN_CONSENT_REQUIRED'
+      | 'RETURN_WINDOW_CLOSED'
+      | 'RETURN_EXCEEDS_ORDER'
+      | 'RELEASE_TIME_INVALID',
     message: string,
+    details: ErrorDetail[] = [],
   ) {
-    super(code, 422, message);
+    super(code, 422, message, details);
   }
 }
 

@@ -40,6 +40,7 @@ const CLEAR_TEXT_FIELDS: Record<string, readonly string[]> = {
   'POST /v1/clients': ['name'],
   'POST /v1/checkout/verify': ['items.*.name'],
   'POST /v1/identities': ['consent.policyVersion'],
+  'POST /v1/declarations/{declarationId}/ack': ['returnInfo'],
 };
 
 let t: TestApp;

@@ -200,7 +200,12 @@ describe('return', () => {
   it('when a released order is returned within 30 days, then the value goes back to the quota', async () => {
     const { buyer, orderNo } = await releasedOrder(new Date(now.getTime() - 29 * DAY));
     expect((await quotaOf(buyer)).usedFen).toBe(100000);
-    await transition(t, key, orderNo, 'return').expect(200, { orderNo, status: 'RETURNED' });
+    await transition(t, key, orderNo, 'return').expect(200, {
+      orderNo,
+      status: 'RETURNED',
+      returned: [{ sku: 'SKU-1', qty: 1 }],
+      restoredFen: 100000,
+    });
     expect(await quotaOf(buyer)).toMatchObject({
       usedFen: 0,
       reservedFen: 0,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AppError, Conflict, NotFound } from '../errors';
+import { AppError, Conflict, NotFound, Unprocessable, type ErrorDetail } from '../errors';
 import type { RequestContext } from '../http/route';
 import type { LifecycleOrder, OrderLifecycle } from '../quota/order-lifecycle-types';
 import {
@@ -8,9 +8,23 @@ import {
   type Ceb621Input,
   type GoodsLine,
 } from './ceb621-xml';
+import {
+  decideReceipt,
+  isRecorded,
+  REFUSED,
+  RELEASED,
+  releaseTimeProblem,
+  type ReceiptDecision,
+} from './customs-receipts';
 import type { Disclosure } from './disclosure-policy';
 import type { DisclosureOutcome, DisclosureRecorder } from './disclosure-recorder';
-import type { DeclarationRecord, DeclarationStatus } from './disclosure-types';
+import type {
+  CustomsReceipt,
+  DeclarationRecord,
+  DeclarationStatus,
+  ReceiptsStore,
+  ReturnStatus,
+} from './disclosure-types';
 import type { DeclarationsStore, ShipmentsStore } from './partner-record-store';
 
 /** The JSON item a broker receives (`declarationItem` in the routes' OpenAPI schemas). */
@@ -37,16 +51,30 @@ export interface DeclarationAckView {
   declarationId: string;
   orderNo: string;
   status: DeclarationStatus;
+  /** The last customs receipt code recorded (the aliases count as 800 and 100). */
+  returnStatus: ReturnStatus | null;
   ackedAt: string | null;
   releasedAt: string | null;
 }
 
-export interface DeclarationAck {
+/** The first contract's ack: ACCEPTED is receipt 800 (released), REJECTED is 100. */
+export interface DeclarationStatusAck {
   status: 'ACCEPTED' | 'REJECTED';
   note?: string;
   /** When customs released the goods; defaults to the time of the ack. */
   releasedAt?: Date;
 }
+
+/** A customs receipt (CEB622) relayed by the broker. */
+export interface DeclarationReceiptAck {
+  returnStatus: ReturnStatus;
+  /** Customs' time of the receipt; for 800 the release time (default: the time of the ack). */
+  returnTime?: Date;
+  returnInfo?: string;
+}
+
+/** Customs' answer as the broker relays it, in either form. */
+export type DeclarationAck = DeclarationStatusAck | DeclarationReceiptAck;
 
 export interface DeclarationsService {
   list(
@@ -71,6 +99,8 @@ export interface DeclarationsServiceDeps {
   declarations: DeclarationsStore;
   shipments: ShipmentsStore;
   recorder: DisclosureRecorder;
+  /** Where disclosures are recorded: a release cannot precede the broker's first one. */
+  receipts: Pick<ReceiptsStore, 'firstDisclosedAt'>;
   orders: Pick<OrderLifecycle, 'markCustomsAccepted' | 'markCustomsRejected'>;
   ceb621: Ceb621Defaults;
   now?: () => Date;
@@ -109,6 +139,7 @@ function ackView(record: DeclarationRecord): DeclarationAckView {
     declarationId: record.id,
     orderNo: record.orderNo,
     status: record.status,
+    returnStatus: record.returnStatus,
     ackedAt: iso(record.ackedAt),
     releasedAt: iso(record.releasedAt),
   };
@@ -119,6 +150,18 @@ const invalidTransition = () =>
     'INVALID_STATE_TRANSITION',
     'The declaration is not in a state that allows this status.',
   );
+
+const notDisclosed = () =>
+  new AppError(
+    'DECLARATION_NOT_DISCLOSED',
+    409,
+    'The declaration was never disclosed to the broker: customs cannot have released it.',
+  );
+
+const releaseTimeInvalid = (detail: ErrorDetail) =>
+  new Unprocessable('RELEASE_TIME_INVALID', 'The release time cannot be customs’ release.', [
+    detail,
+  ]);
 
 const disclosureWithheld = () =>
   new AppError(
@@ -169,22 +212,63 @@ function declarationFor(order: LifecycleOrder, at: Date): Omit<DeclarationRecord
     ackedAt: null,
     note: null,
     releasedAt: null,
+    returnStatus: null,
+    customsReceipts: [],
   };
 }
 
-type AckDeps = Pick<DeclarationsServiceDeps, 'declarations' | 'shipments' | 'orders'> & {
-  now: () => Date;
-};
+type AckDeps = Pick<
+  DeclarationsServiceDeps,
+  'declarations' | 'shipments' | 'orders' | 'receipts'
+> & { now: () => Date };
 
-/** The order is told first: its own state machine decides between concurrent acks. */
-async function tellOrder(
+/** One ack in the receipt form, whichever body form the broker sent. */
+interface Answer {
+  receipt: Omit<CustomsReceipt, 'at'>;
+  note: string | null;
+  /** The body field that carried the receipt's time, for errors. */
+  timeField: 'releasedAt' | 'returnTime';
+}
+
+function answerOf(ack: DeclarationAck): Answer {
+  if ('status' in ack) {
+    return {
+      receipt: {
+        returnStatus: ack.status === 'ACCEPTED' ? RELEASED : REFUSED,
+        returnTime: ack.releasedAt ?? null,
+        returnInfo: null,
+      },
+      note: ack.note ?? null,
+      timeField: 'releasedAt',
+    };
+  }
+  return {
+    receipt: {
+      returnStatus: ack.returnStatus,
+      returnTime: ack.returnTime ?? null,
+      returnInfo: ack.returnInfo ?? null,
+    },
+    note: null,
+    timeField: 'returnTime',
+  };
+}
+
+/** A release time must lie between the broker's first disclosure and now (see releaseTimeProblem). */
+async function checkReleaseTime(
   deps: AckDeps,
   record: DeclarationRecord,
-  ack: DeclarationAck,
-): Promise<LifecycleOrder> {
-  return ack.status === 'ACCEPTED'
-    ? deps.orders.markCustomsAccepted(record.orderNo, ack.releasedAt ?? deps.now())
-    : deps.orders.markCustomsRejected(record.orderNo);
+  releasedAt: Date,
+  answer: Answer,
+  now: Date,
+): Promise<void> {
+  const disclosedAt = await deps.receipts.firstDisclosedAt(
+    record.partnerCode,
+    'declaration',
+    record.id,
+  );
+  if (!disclosedAt) throw notDisclosed();
+  const problem = releaseTimeProblem(releasedAt, { now, disclosedAt }, answer.timeField);
+  if (problem) throw releaseTimeInvalid(problem);
 }
 
 /** Goods customs refused will not travel: a shipment not yet picked up is withdrawn. */
@@ -193,43 +277,89 @@ async function withdrawShipment(deps: AckDeps, orderNo: string): Promise<void> {
   if (shipment) await deps.shipments.transition({ id: shipment.id }, ['READY'], 'CANCELLED', {});
 }
 
-/** Customs' answer to one of this broker's declarations; a repeated answer is a replay. */
+/**
+ * Applies one decision to the declaration as it was read. Null when another
+ * ack moved it meanwhile (the conditional update found it in another state).
+ * The order is told first: its own state machine decides between concurrent
+ * release and rejection, and a crash before the record moves heals on retry.
+ */
+async function apply(
+  deps: AckDeps,
+  record: DeclarationRecord,
+  answer: Answer,
+  decision: ReceiptDecision,
+): Promise<DeclarationAckView | null> {
+  const match = { id: record.id, partnerCode: record.partnerCode };
+  const at = deps.now();
+  const receipt: CustomsReceipt = { ...answer.receipt, at };
+  const returnStatus = receipt.returnStatus;
+  switch (decision) {
+    case 'CONFLICT':
+      throw invalidTransition();
+    case 'REPLAY':
+      // The order was told before this record changed, so it knows; the shipment
+      // withdrawal comes after, so it is repeated (idempotent).
+      if (record.status === 'REJECTED') await withdrawShipment(deps, record.orderNo);
+      return ackView(record);
+    case 'RECORD': {
+      if (isRecorded(record.customsReceipts, receipt)) return ackView(record);
+      const updated = await deps.declarations.recordReceipt(
+        match,
+        [record.status],
+        record.status,
+        receipt,
+        { ackedAt: at, returnStatus },
+      );
+      return updated && ackView(updated);
+    }
+    case 'RELEASE': {
+      const releasedAt = receipt.returnTime ?? at;
+      await checkReleaseTime(deps, record, releasedAt, answer, at);
+      const order = await deps.orders.markCustomsAccepted(record.orderNo, releasedAt);
+      const updated = await deps.declarations.recordReceipt(match, ['READY'], 'ACCEPTED', receipt, {
+        ackedAt: at,
+        note: answer.note,
+        returnStatus,
+        releasedAt: order.releasedAt ?? releasedAt,
+      });
+      return updated && ackView(updated);
+    }
+    case 'REFUSE': {
+      await deps.orders.markCustomsRejected(record.orderNo);
+      const updated = await deps.declarations.recordReceipt(match, ['READY'], 'REJECTED', receipt, {
+        ackedAt: at,
+        note: answer.note,
+        returnStatus,
+        releasedAt: null,
+      });
+      if (updated) await withdrawShipment(deps, record.orderNo);
+      return updated && ackView(updated);
+    }
+  }
+}
+
+/**
+ * Customs' answer to one of this broker's declarations (decideReceipt): a
+ * repeated answer is a replay, a different final answer a conflict.
+ */
 async function acknowledge(
   deps: AckDeps,
   partnerCode: string,
   declarationId: string,
   ack: DeclarationAck,
 ): Promise<DeclarationAckView> {
-  const record = await deps.declarations.findOwn(partnerCode, declarationId);
-  if (!record) throw new NotFound('declaration');
-  if (record.status === ack.status) {
-    // A retried ack. The order was told before this record changed, so it knows;
-    // the shipment withdrawal comes after, so it is repeated (idempotent).
-    if (ack.status === 'REJECTED') await withdrawShipment(deps, record.orderNo);
-    return ackView(record);
-  }
-  if (record.status !== 'READY') throw invalidTransition();
-
-  const order = await tellOrder(deps, record, ack);
-  const updated = await deps.declarations.transition(
-    { id: record.id, partnerCode },
-    ['READY'],
-    ack.status,
-    {
-      ackedAt: deps.now(),
-      note: ack.note ?? null,
-      releasedAt:
-        ack.status === 'ACCEPTED' ? (order.releasedAt ?? ack.releasedAt ?? deps.now()) : null,
-    },
-  );
-  if (!updated) {
-    // Another ack won meanwhile: same answer is a replay, another is a conflict.
-    const current = await deps.declarations.findOwn(partnerCode, declarationId);
-    if (current?.status !== ack.status) throw invalidTransition();
-    return ackView(current);
-  }
-  if (ack.status === 'REJECTED') await withdrawShipment(deps, record.orderNo);
-  return ackView(updated);
+  const answer = answerOf(ack);
+  const decideOn = async () => {
+    const record = await deps.declarations.findOwn(partnerCode, declarationId);
+    if (!record) throw new NotFound('declaration');
+    return apply(deps, record, answer, decideReceipt(record.status, answer.receipt.returnStatus));
+  };
+  // Another ack won meanwhile: decided again against what it left, a same
+  // answer is a replay and another a conflict. Statuses only move forward,
+  // so a second loss cannot happen; it is a conflict if it does.
+  const view = (await decideOn()) ?? (await decideOn());
+  if (!view) throw invalidTransition();
+  return view;
 }
 
 export function createDeclarationsService(deps: DeclarationsServiceDeps): DeclarationsService {

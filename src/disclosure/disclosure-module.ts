@@ -32,6 +32,8 @@ export interface DisclosureModuleDeps {
   accessLog: AccessLog;
   /** Built by the app: the identities export reads the receipts this module writes. */
   receipts: ReceiptsStore;
+  /** The service's clock: disclosure times and customs release times are judged by it. */
+  clock?: () => Date;
 }
 
 /**
@@ -55,13 +57,16 @@ export function createDisclosureModule(
     receipts: receiptsStore,
     orders: deps.orders,
     identities: deps.identities,
+    now: deps.clock,
   });
   const declarations = createDeclarationsService({
     declarations: declarationsStore,
     shipments: shipmentsStore,
     recorder,
+    receipts: receiptsStore,
     orders: deps.orders,
     ceb621: config.disclosure.ceb621,
+    now: deps.clock,
   });
   const shipments = createShipmentsService({ shipments: shipmentsStore, recorder });
   const payloads = createPayloadService({

@@ -1,11 +1,11 @@
 import type { Request, Response } from 'express';
 import Joi from 'joi';
 import { ROLES, route, type RouteDefinition } from '../http/route';
-import { queryInteger, timestamp } from '../http/schemas';
+import { clearText, queryInteger, timestamp } from '../http/schemas';
 import { decodeCursor } from './cursor';
-import type { DeclarationAck } from './declarations-service';
+import type { DeclarationReceiptAck, DeclarationStatusAck } from './declarations-service';
 import { disclosedFields } from './disclosure-policy';
-import { DECLARATION_STATUSES, SHIPMENT_STATUSES } from './disclosure-types';
+import { DECLARATION_STATUSES, RETURN_STATUSES, SHIPMENT_STATUSES } from './disclosure-types';
 import type { PayloadService, PullQuery } from './payload-service';
 import { MEDIA, type AcceptNegotiator, type SignedPayload } from './representation';
 import type { ShipmentAckStatus } from './shipments-service';
@@ -89,15 +89,52 @@ const shipmentParams = Joi.object<{ shipmentId: string }>({
   shipmentId: Joi.string().uuid().required(),
 });
 
-const declarationAckBody = Joi.object<DeclarationAck>({
-  status: Joi.string().valid('ACCEPTED', 'REJECTED').required(),
+/** The first contract's form: ACCEPTED (= 800, released) or REJECTED (= 100). */
+const declarationAliasAck = Joi.object<DeclarationStatusAck>({
+  status: Joi.string()
+    .valid('ACCEPTED', 'REJECTED')
+    .required()
+    .description('Alias of returnStatus: ACCEPTED = 800 (released), REJECTED = 100'),
   note: Joi.string().max(500),
-  releasedAt: timestamp().max('now').description('Customs release time; default: now'),
+  releasedAt: timestamp().description('With ACCEPTED: customs release time; default: now'),
+});
+
+/** A CEB622 receipt: the code as text, as in the message. */
+const declarationReceiptAck = Joi.object<DeclarationReceiptAck>({
+  returnStatus: Joi.string()
+    .valid(...RETURN_STATUSES)
+    .required()
+    .description(
+      'CEB622 receipt code: 800 releases, 100 rejects (quota restored), the others are recorded',
+    ),
+  returnTime: timestamp().description(
+    "Customs' time of the receipt; for 800 the release time (default: now)",
+  ),
+  returnInfo: clearText(1000).description("Customs' text"),
+});
+
+/**
+ * One of the two forms, chosen by `returnStatus`: a body with both
+ * `status` and `returnStatus` is refused on `status`, one with neither asks
+ * for `status`. Release times are judged by the service against its clock
+ * and the broker's first disclosure: 422 RELEASE_TIME_INVALID.
+ */
+const declarationAckBody = Joi.alternatives().conditional<
+  DeclarationReceiptAck,
+  DeclarationStatusAck
+>('.returnStatus', {
+  is: Joi.exist(),
+  then: declarationReceiptAck,
+  otherwise: declarationAliasAck,
 });
 const declarationAckView = Joi.object({
   declarationId: Joi.string(),
   orderNo: Joi.string(),
   status: Joi.string().valid(...DECLARATION_STATUSES),
+  returnStatus: Joi.string()
+    .valid(...RETURN_STATUSES)
+    .allow(null)
+    .description('The last customs receipt code recorded'),
   ackedAt: Joi.string().isoDate().allow(null),
   releasedAt: Joi.string().isoDate().allow(null),
 });
@@ -182,7 +219,7 @@ function declarationRoutes(payloads: PayloadService): RouteDefinition[] {
       method: 'post',
       path: '/v1/declarations/:declarationId/ack',
       summary:
-        'Customs answer, relayed by the broker: ACCEPTED (released) or REJECTED (quota restored)',
+        'Customs receipt (CEB622 returnStatus), relayed by the broker: 800 releases, 100 rejects (quota restored)',
       tag: 'Declarations',
       roles: ['customs'],
       params: declarationParams,
@@ -190,7 +227,15 @@ function declarationRoutes(payloads: PayloadService): RouteDefinition[] {
       responses: {
         200: signedResponse('The declaration state after the ack.', declarationAckView),
         404: { description: 'Unknown, or another broker’s' },
-        409: { description: 'INVALID_STATE_TRANSITION' },
+        409: {
+          description:
+            'INVALID_STATE_TRANSITION: another final answer was given; ' +
+            'DECLARATION_NOT_DISCLOSED: a release of a declaration the broker never received',
+        },
+        422: {
+          description:
+            'RELEASE_TIME_INVALID: the release time is in the future or before the broker first received the declaration',
+        },
       },
       async handler(_req, res, { input, request }) {
         const { declarationId } = input.params;

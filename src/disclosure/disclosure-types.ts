@@ -3,11 +3,49 @@ import type { GoodsLine } from './ceb621-xml';
 import type { PartnerRole } from './disclosure-policy';
 
 /**
- * READY -> ACCEPTED | REJECTED (customs' answer, relayed by the broker);
+ * READY -> ACCEPTED (customs receipt 800, released) | REJECTED (100);
  * READY -> CANCELLED when the order is cancelled before customs answered.
+ * Every other receipt is recorded and leaves the status as it is.
  */
 export const DECLARATION_STATUSES = ['READY', 'ACCEPTED', 'REJECTED', 'CANCELLED'] as const;
 export type DeclarationStatus = (typeof DECLARATION_STATUSES)[number];
+
+/**
+ * Customs receipt codes (CEB622 `returnStatus`, see ceb/README.md): 2
+ * lodging at the e-port, 3 sent to customs, 4 send failed, 100 rejected
+ * (退单), 120 entered, 300 manual review, 399 reviewed, 500 inspection,
+ * 501/502/503 detained, 599 other, 700 returned abroad, 800 released (放行),
+ * 899 closed (结关). Text, as in the CEB622 message.
+ */
+export const RETURN_STATUSES = [
+  '2',
+  '3',
+  '4',
+  '100',
+  '120',
+  '300',
+  '399',
+  '500',
+  '501',
+  '502',
+  '503',
+  '599',
+  '700',
+  '800',
+  '899',
+] as const;
+export type ReturnStatus = (typeof RETURN_STATUSES)[number];
+
+/** One receipt as the declaration keeps it: customs' code, time and text, and when it came. */
+export interface CustomsReceipt {
+  returnStatus: ReturnStatus;
+  /** Customs' own time of the receipt, when the broker relayed it. */
+  returnTime: Date | null;
+  /** Customs' text (free text from the partner; never logged). */
+  returnInfo: string | null;
+  /** When the broker relayed it to this service. */
+  at: Date;
+}
 
 /**
  * READY -> PICKED_UP -> DELIVERED; READY -> CANCELLED when the order is
@@ -38,11 +76,16 @@ export interface DeclarationRecord extends PartnerRecord<DeclarationStatus> {
   freightFen: number;
   insuranceFen: number;
   taxTotalFen: number;
+  /** When the broker last relayed a customs answer. */
   ackedAt: Date | null;
   /** The broker's note with its ack (free text from the partner; never logged). */
   note: string | null;
-  /** Customs release time (from ACCEPTED): the return window counts from it. */
+  /** Customs release time (from 800 / ACCEPTED): the return window counts from it. */
   releasedAt: Date | null;
+  /** The last customs receipt code recorded; null before the first. */
+  returnStatus: ReturnStatus | null;
+  /** Every customs receipt recorded, oldest first. */
+  customsReceipts: CustomsReceipt[];
 }
 
 export interface ShipmentRecord extends PartnerRecord<ShipmentStatus> {
@@ -111,5 +154,11 @@ export interface ReceiptsStore {
   insertMany(receipts: DisclosureReceipt[]): Promise<void>;
   /** Oldest first. */
   listForIdentity(identityId: string): Promise<DisclosureReceipt[]>;
+  /** When `partnerCode` first received the record's personal data; null if it never did. */
+  firstDisclosedAt(
+    partnerCode: string,
+    resourceType: DisclosureReceipt['resourceType'],
+    resourceId: string,
+  ): Promise<Date | null>;
   ensureIndexes(): Promise<void>;
 }

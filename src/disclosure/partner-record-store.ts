@@ -1,6 +1,7 @@
 import { isDuplicateKey } from '../db/duplicate-key';
 import { Schema, type Connection, type Model, type SchemaDefinition } from 'mongoose';
 import type {
+  CustomsReceipt,
   DeclarationRecord,
   DeclarationStatus,
   Page,
@@ -10,7 +11,7 @@ import type {
   ShipmentRecord,
   ShipmentStatus,
 } from './disclosure-types';
-import { DECLARATION_STATUSES, SHIPMENT_STATUSES } from './disclosure-types';
+import { DECLARATION_STATUSES, RETURN_STATUSES, SHIPMENT_STATUSES } from './disclosure-types';
 import { ensureModelIndexes } from '../db/indexes';
 
 type PlainDocument = Record<string, unknown>;
@@ -93,8 +94,11 @@ function recordSchema(collection: string, statuses: readonly string[], extra: Sc
   return schema;
 }
 
-function strip<R>(document: PlainDocument): R {
-  const rest = { ...document };
+/** Fields added after records were first stored: what an older document means by their absence. */
+type Defaults = PlainDocument;
+
+function strip<R>(document: PlainDocument, defaults: Defaults = {}): R {
+  const rest = { ...defaults, ...document };
   delete rest._id;
   return rest as R;
 }
@@ -103,6 +107,7 @@ function strip<R>(document: PlainDocument): R {
 async function pageOf<R extends PartnerRecord<S>, S extends string>(
   model: Model<PlainDocument>,
   { partnerCode, status, afterSeq, limit }: PageQuery<S>,
+  defaults: Defaults,
 ): Promise<Page<R>> {
   const filter: Record<string, unknown> = { partnerCode, seq: { $gt: afterSeq } };
   if (status) filter.status = status;
@@ -111,8 +116,14 @@ async function pageOf<R extends PartnerRecord<S>, S extends string>(
     .sort({ seq: 1 })
     .limit(limit + 1)
     .lean<PlainDocument[]>();
-  const items = found.slice(0, limit).map((document) => strip<R>(document));
+  const items = found.slice(0, limit).map((document) => strip<R>(document, defaults));
   return { items, nextAfter: found.length > limit ? items[items.length - 1]!.seq : null };
+}
+
+interface TransitionUpdate<R> {
+  set: Partial<Omit<R, 'id' | 'seq' | 'status'>>;
+  /** Array fields to append one element to, in the same update. */
+  push?: PlainDocument;
 }
 
 /** One conditional update: the status filter makes concurrent transitions exclusive. */
@@ -121,35 +132,48 @@ async function transitionOf<R extends PartnerRecord<S>, S extends string>(
   match: { id: string; partnerCode?: string },
   from: readonly S[],
   to: S,
-  set: Partial<Omit<R, 'id' | 'seq' | 'status'>>,
+  { set, push }: TransitionUpdate<R>,
+  defaults: Defaults,
 ): Promise<R | null> {
   const filter: Record<string, unknown> = { id: match.id, status: { $in: [...from] } };
   if (match.partnerCode !== undefined) filter.partnerCode = match.partnerCode;
   const updated = await model
     .findOneAndUpdate(
       filter,
-      { $set: { ...set, status: to, updatedAt: new Date() } },
+      { $set: { ...set, status: to, updatedAt: new Date() }, ...(push ? { $push: push } : {}) },
       { returnDocument: 'after' },
     )
     .lean<PlainDocument>();
-  return updated ? strip<R>(updated) : null;
+  return updated ? strip<R>(updated, defaults) : null;
+}
+
+interface StoreOptions {
+  modelName: string;
+  schema: Schema;
+  defaults?: Defaults;
+}
+
+// Typed loosely on purpose: mongoose's query types over a generic R make tsc explode;
+// the schema (strict: 'throw') is what guards the shape, and results are cast once.
+function modelOf(connection: Connection, options: StoreOptions): Model<PlainDocument> {
+  return (
+    (connection.models[options.modelName] as Model<PlainDocument> | undefined) ??
+    connection.model<PlainDocument>(options.modelName, options.schema)
+  );
 }
 
 function createStore<R extends PartnerRecord<S>, S extends string>(
   connection: Connection,
-  options: { modelName: string; schema: Schema },
+  options: StoreOptions,
 ): PartnerRecordStore<R, S> {
-  // Typed loosely on purpose: mongoose's query types over a generic R make tsc explode;
-  // the schema (strict: 'throw') is what guards the shape, and results are cast once.
-  const model =
-    (connection.models[options.modelName] as Model<PlainDocument> | undefined) ??
-    connection.model<PlainDocument>(options.modelName, options.schema);
+  const model = modelOf(connection, options);
+  const defaults = options.defaults ?? {};
   const counters = counterModel(connection);
   const counterName = options.modelName;
 
   const findForOrder = async (orderNo: string) => {
     const found = await model.findOne({ orderNo }).lean<PlainDocument>();
-    return found ? strip<R>(found) : null;
+    return found ? strip<R>(found, defaults) : null;
   };
 
   return {
@@ -172,12 +196,13 @@ function createStore<R extends PartnerRecord<S>, S extends string>(
 
     async findOwn(partnerCode, id) {
       const found = await model.findOne({ id, partnerCode }).lean<PlainDocument>();
-      return found ? strip<R>(found) : null;
+      return found ? strip<R>(found, defaults) : null;
     },
 
-    page: (query) => pageOf<R, S>(model, query),
+    page: (query) => pageOf<R, S>(model, query, defaults),
 
-    transition: (match, from, to, set) => transitionOf<R, S>(model, match, from, to, set),
+    transition: (match, from, to, set) =>
+      transitionOf<R, S>(model, match, from, to, { set }, defaults),
 
     async ensureIndexes() {
       await ensureModelIndexes(model, counters);
@@ -185,11 +210,37 @@ function createStore<R extends PartnerRecord<S>, S extends string>(
   };
 }
 
-export type DeclarationsStore = PartnerRecordStore<DeclarationRecord, DeclarationStatus>;
+export interface DeclarationsStore extends PartnerRecordStore<
+  DeclarationRecord,
+  DeclarationStatus
+> {
+  /**
+   * Appends a customs receipt and moves the status from one of `from` to `to`
+   * (which may be the same), in one conditional update. Null when the record
+   * was not in one of `from` (or is not the partner's).
+   */
+  recordReceipt(
+    match: { id: string; partnerCode: string },
+    from: readonly DeclarationStatus[],
+    to: DeclarationStatus,
+    receipt: CustomsReceipt,
+    set: Partial<Pick<DeclarationRecord, 'ackedAt' | 'note' | 'releasedAt' | 'returnStatus'>>,
+  ): Promise<DeclarationRecord | null>;
+}
 export type ShipmentsStore = PartnerRecordStore<ShipmentRecord, ShipmentStatus>;
 
+const customsReceiptSchema = new Schema<PlainDocument>(
+  {
+    returnStatus: { type: String, required: true, enum: RETURN_STATUSES },
+    returnTime: { type: Date, default: null },
+    returnInfo: { type: String, default: null },
+    at: { type: Date, required: true },
+  },
+  { _id: false },
+);
+
 export function createDeclarationsStore(connection: Connection): DeclarationsStore {
-  return createStore<DeclarationRecord, DeclarationStatus>(connection, {
+  const options: StoreOptions = {
     modelName: 'Declaration',
     schema: recordSchema('declarations', DECLARATION_STATUSES, {
       carrierCode: { type: String, required: true },
@@ -201,8 +252,26 @@ export function createDeclarationsStore(connection: Connection): DeclarationsSto
       ackedAt: { type: Date, default: null },
       note: { type: String, default: null },
       releasedAt: { type: Date, default: null },
+      returnStatus: { type: String, default: null, enum: RETURN_STATUSES },
+      customsReceipts: { type: [customsReceiptSchema], default: [] },
     }),
-  });
+    // Declarations stored before customs receipts were kept have neither field.
+    defaults: { returnStatus: null, customsReceipts: [] },
+  };
+  const store = createStore<DeclarationRecord, DeclarationStatus>(connection, options);
+  const model = modelOf(connection, options);
+  return {
+    ...store,
+    recordReceipt: (match, from, to, receipt, set) =>
+      transitionOf<DeclarationRecord, DeclarationStatus>(
+        model,
+        match,
+        from,
+        to,
+        { set, push: { customsReceipts: receipt } },
+        options.defaults ?? {},
+      ),
+  };
 }
 
 export function createShipmentsStore(connection: Connection): ShipmentsStore {

@@ -23,6 +23,8 @@ const receiptSchema = new Schema<DisclosureReceipt>(
 );
 receiptSchema.index({ id: 1 }, { unique: true });
 receiptSchema.index({ identityId: 1, at: 1 });
+// A declaration's first disclosure bounds its customs release time.
+receiptSchema.index({ resourceId: 1, at: 1 });
 
 /** The stored document without its `_id`: a plain receipt. */
 function toReceipt(document: DisclosureReceipt): DisclosureReceipt {
@@ -61,6 +63,13 @@ export function createReceiptsStore(connection: Connection): ReceiptsStore {
         .sort({ at: 1, id: 1 })
         .lean<DisclosureReceipt[]>();
       return found.map(toReceipt);
+    },
+    async firstDisclosedAt(partnerCode, resourceType, resourceId) {
+      const first = await model
+        .findOne({ resourceId, resourceType, partnerCode })
+        .sort({ at: 1 })
+        .lean<DisclosureReceipt>();
+      return first ? first.at : null;
     },
     async ensureIndexes() {
       await ensureModelIndexes(model);

@@ -68,7 +68,10 @@ function operation(route: RouteDefinition) {
         ),
       }
     : route.body
-      ? { required: true, content: { 'application/json': { schema: j2s(route.body).swagger } } }
+      ? {
+          required: !route.bodyOptional,
+          content: { 'application/json': { schema: j2s(route.body).swagger } },
+        }
       : undefined;
   return {
     summary: route.summary,

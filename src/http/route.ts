@@ -63,6 +63,8 @@ interface RouteSpec<P, Q, B> {
   params?: Joi.ObjectSchema<P>;
   query?: Joi.ObjectSchema<Q>;
   body?: Joi.Schema<B>;
+  /** The body may be left out: it is then validated as `{}` (so its defaults apply). */
+  bodyOptional?: boolean;
   /** For binary uploads: accepted media types and size limit; `body` is then a Buffer. */
   rawBody?: { types: readonly string[]; limit: string };
   personalData?: PersonalDataAccess;

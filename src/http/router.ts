@@ -111,7 +111,11 @@ function validateInput(route: RouteDefinition) {
     body: route.rawBody
       ? rawBodyOf(req, route.rawBody.types)
       : route.body
-        ? validatePart<unknown>(route.body.required(), req.body, 'body')
+        ? validatePart<unknown>(
+            route.body.required(),
+            route.bodyOptional && req.body === undefined ? {} : req.body,
+            'body',
+          )
         : undefined,
   });
 }

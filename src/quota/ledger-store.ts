@@ -8,6 +8,7 @@ import {
   type LedgerEntry,
   type LedgerState,
   type LedgerStatus,
+  type ReturnedItems,
 } from './ledger';
 import { findById } from '../db/find-by-id';
 import { ensureModelIndexes } from '../db/indexes';
@@ -66,7 +67,20 @@ interface EntryDocument {
   c: Date | null;
   /** releasedAt */
   r: Date | null;
+  /** returned pieces by SKU, as pairs (a SKU is not a safe field name) */
+  rt?: ReturnedPair[];
 }
+
+interface ReturnedPair {
+  k: string;
+  q: number;
+}
+
+const toPairs = (returned: ReturnedItems | undefined): ReturnedPair[] | undefined =>
+  returned ? Object.entries(returned).map(([k, q]) => ({ k, q })) : undefined;
+
+const fromPairs = (pairs: ReturnedPair[] | undefined): ReturnedItems | undefined =>
+  pairs ? Object.fromEntries(pairs.map((pair) => [pair.k, pair.q])) : undefined;
 
 interface SnapshotDocument {
   _id: string;
@@ -84,7 +98,7 @@ interface SnapshotDocument {
 }
 
 /** One committed change, stored with its place in the buyer's year and the balances after it. */
-interface JournalDocument extends LedgerChange {
+interface JournalDocument extends Omit<LedgerChange, 'returned'> {
   _id: string;
   personKey: string;
   year: number;
@@ -92,6 +106,7 @@ interface JournalDocument extends LedgerChange {
   usedFen: number;
   reservedFen: number;
   remainingFen: number;
+  returned?: ReturnedPair[];
 }
 
 const snapshotSchema = new Schema<SnapshotDocument>(
@@ -105,7 +120,18 @@ const snapshotSchema = new Schema<SnapshotDocument>(
     usedFen: Number,
     reservedFen: Number,
     remainingFen: Number,
-    entries: [{ _id: false, o: String, s: String, a: Number, at: Date, c: Date, r: Date }],
+    entries: [
+      {
+        _id: false,
+        o: String,
+        s: String,
+        a: Number,
+        at: Date,
+        c: Date,
+        r: Date,
+        rt: [{ _id: false, k: String, q: Number }],
+      },
+    ],
     updatedAt: Date,
   },
   { collection: 'quota_ledgers', versionKey: false },
@@ -124,6 +150,7 @@ const journalSchema = new Schema<JournalDocument>(
     at: { type: Date, required: true },
     confirmedAt: { type: Date, default: null },
     releasedAt: { type: Date, default: null },
+    returned: [{ _id: false, k: String, q: Number }],
     limitFen: Number,
     limitFrom: Date,
     usedFen: Number,
@@ -154,6 +181,7 @@ function fromSnapshot(personKey: string, document: SnapshotDocument): LedgerStat
           at: entry.at,
           confirmedAt: entry.c ?? null,
           releasedAt: entry.r ?? null,
+          ...(entry.rt?.length ? { returned: fromPairs(entry.rt) } : {}),
         },
       ]),
     ),
@@ -175,6 +203,7 @@ function toSnapshot(state: LedgerState, now: Date): SnapshotDocument {
       at: entry.at,
       c: entry.confirmedAt,
       r: entry.releasedAt,
+      ...(entry.returned ? { rt: toPairs(entry.returned) } : {}),
     })),
     updatedAt: now,
   };
@@ -189,6 +218,7 @@ function changeOf(document: JournalDocument): LedgerChange {
     at: document.at,
     confirmedAt: document.confirmedAt ?? null,
     releasedAt: document.releasedAt ?? null,
+    ...(document.returned?.length ? { returned: fromPairs(document.returned) } : {}),
     limitFen: document.limitFen,
     limitFrom: document.limitFrom,
   };
@@ -265,6 +295,7 @@ async function commit(
     at: change.at,
     confirmedAt: change.confirmedAt,
     releasedAt: change.releasedAt,
+    ...(change.returned ? { returned: toPairs(change.returned) } : {}),
     limitFrom: change.limitFrom,
     ...balances(next),
   };

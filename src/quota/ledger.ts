@@ -21,7 +21,12 @@ export interface LedgerEntry {
   confirmedAt: Date | null;
   /** When customs released the goods, if it did. */
   releasedAt: Date | null;
+  /** Pieces returned so far, by SKU (partial returns); absent when none. */
+  returned?: ReturnedItems;
 }
+
+/** Quantities by SKU. */
+export type ReturnedItems = Readonly<Record<string, number>>;
 
 export interface LedgerState {
   /**
@@ -54,6 +59,8 @@ export interface LedgerChange {
   at: Date;
   confirmedAt: Date | null;
   releasedAt: Date | null;
+  /** The entry's returned pieces after the change (partial returns). */
+  returned?: ReturnedItems;
   limitFen: number;
   limitFrom: Date;
 }
@@ -113,6 +120,7 @@ export function applyChange(state: LedgerState, change: LedgerChange): LedgerSta
     at: change.at,
     confirmedAt: change.confirmedAt,
     releasedAt: change.releasedAt,
+    ...(change.returned ? { returned: change.returned } : {}),
   });
   return {
     ...state,

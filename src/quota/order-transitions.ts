@@ -6,18 +6,36 @@ import type { LifecycleOrder } from './order-lifecycle-types';
 import { holdForListeners, type OrderListeners } from './order-listeners';
 import { lifecycleView } from './order-view';
 import type { OrderRecord, OrdersStore } from './orders-types';
+import { decideReturn, exceedsOrder, type ReturnLine } from './order-returns';
 import type { CbecPolicy } from './policy';
 
 /** An order's steps after checkout: confirm, cancel, return (HTTP) and customs' answers. */
 export interface OrderTransitions {
   confirm(orderNo: string): Promise<{ orderNo: string; status: 'CONFIRMED' }>;
   cancel(orderNo: string): Promise<{ orderNo: string; status: 'CANCELLED' }>;
-  returnOrder(orderNo: string): Promise<{ orderNo: string; status: 'RETURNED' }>;
+  /** A return of some pieces (null: all not yet returned). */
+  returnOrder(orderNo: string, items: readonly ReturnLine[] | null): Promise<ReturnAnswer>;
   markCustomsAccepted(orderNo: string, releasedAt: Date): Promise<LifecycleOrder>;
   markCustomsRejected(orderNo: string): Promise<LifecycleOrder>;
 }
 
+/** What a return answers: the order's state and everything returned so far. */
+export interface ReturnAnswer {
+  orderNo: string;
+  status: 'RETURNED' | 'PARTIALLY_RETURNED';
+  returned: ReturnLine[];
+  /** Taxable value given back to the allowance by the order's returns so far, fen. */
+  restoredFen: number;
+}
+
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+function windowClosed(): Unprocessable {
+  return new Unprocessable(
+    'RETURN_WINDOW_CLOSED',
+    'A return is allowed only within the return window after customs release.',
+  );
+}
 
 function invalidTransition(from: LedgerStatus | null, message: string): Conflict {
   const error = new Conflict('INVALID_STATE_TRANSITION', message);
@@ -46,12 +64,7 @@ export async function moveOrder(
     order.createdAt,
     decideTransition(order.orderNo, to, options),
   );
-  if (result.kind === 'window-closed') {
-    throw new Unprocessable(
-      'RETURN_WINDOW_CLOSED',
-      'A return is allowed only within the return window after customs release.',
-    );
-  }
+  if (result.kind === 'window-closed') throw windowClosed();
   if (result.kind === 'invalid') {
     throw invalidTransition(result.from, `The order cannot move to ${to} from its current status.`);
   }
@@ -77,7 +90,7 @@ export function createOrderTransitions(deps: TransitionDeps): OrderTransitions {
   return {
     confirm: (orderNo) => confirm(deps, orderNo),
     cancel: (orderNo) => cancel(deps, orderNo),
-    returnOrder: (orderNo) => returnOrder(deps, orderNo),
+    returnOrder: (orderNo, items) => returnOrder(deps, orderNo, items),
     async markCustomsAccepted(orderNo, releasedAt) {
       const order = await loadOrder(deps, orderNo);
       const moved = await moveOrder(deps.ledger, order, 'CUSTOMS_RELEASED', {
@@ -128,10 +141,39 @@ async function cancel(deps: TransitionDeps, orderNo: string) {
   return { orderNo, status: 'CANCELLED' as const };
 }
 
-async function returnOrder(deps: TransitionDeps, orderNo: string) {
+async function returnOrder(
+  deps: TransitionDeps,
+  orderNo: string,
+  items: readonly ReturnLine[] | null,
+): Promise<ReturnAnswer> {
   const now = deps.clock();
   const order = await loadOrder(deps, orderNo);
+  if (order.result.decision === 'REJECTED') {
+    throw invalidTransition('REJECTED', 'The order was rejected at checkout.');
+  }
   const windowOpen = returnWindowOpen(deps.policy.returnWindowDays, now);
-  await moveOrder(deps.ledger, order, 'RETURNED', { now, windowOpen });
-  return { orderNo, status: 'RETURNED' as const };
+  const { result } = await deps.ledger.update(
+    order.personKey,
+    order.quotaYear,
+    order.createdAt,
+    decideReturn(order, items, { now, windowOpen }),
+  );
+  switch (result.kind) {
+    case 'invalid':
+      throw invalidTransition(result.from, 'The order cannot be returned from its current status.');
+    case 'window-closed':
+      throw windowClosed();
+    case 'exceeds':
+      throw exceedsOrder(result.line);
+    case 'returned':
+      return {
+        orderNo,
+        status: result.entry.status === 'RETURNED' ? 'RETURNED' : 'PARTIALLY_RETURNED',
+        returned: Object.entries(result.entry.returned ?? {})
+          .filter(([, qty]) => qty > 0)
+          .map(([sku, qty]) => ({ sku, qty }))
+          .sort((a, b) => (a.sku < b.sku ? -1 : 1)),
+        restoredFen: result.restoredFen,
+      };
+  }
 }

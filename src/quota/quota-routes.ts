@@ -17,6 +17,7 @@ import {
 } from '../identities/personal-fields';
 import type { CheckoutService } from './checkout-service';
 import type { OrderLifecycleService } from './order-lifecycle-service';
+import type { ReturnLine } from './order-returns';
 import type { VerifyRequest } from './orders-types';
 import type { QuotaService } from './quota-service';
 import type { CbecPolicy } from './policy';
@@ -154,17 +155,7 @@ export function quotaRoutes({
       description: 'Cancelled',
       move: (orderNo) => lifecycle.cancel(orderNo),
     }),
-    transitionRoute({
-      action: 'return',
-      summary:
-        'A customs-approved return within 30 days of release; the value goes back to the quota',
-      status: 'RETURNED',
-      description: 'Returned',
-      errors: {
-        422: { description: 'RETURN_WINDOW_CLOSED: more than 30 days after customs release' },
-      },
-      move: (orderNo) => lifecycle.returnOrder(orderNo),
-    }),
+    returnRoute(lifecycle),
     quotaRoute(quota),
   ];
 }
@@ -220,6 +211,59 @@ function transitionRoute(step: {
     },
     async handler(_req, res, { input }) {
       res.json(await step.move(input.params.orderNo));
+    },
+  });
+}
+
+const SKU = /^[A-Za-z0-9._-]{1,64}$/;
+
+const returnBody = Joi.object<{ items?: ReturnLine[] }>({
+  items: Joi.array()
+    .items(
+      Joi.object({
+        sku: identifier(SKU).required(),
+        qty: integerField().min(1).max(10_000).required(),
+      }),
+    )
+    .min(1)
+    .max(200)
+    .unique('sku')
+    .description('Pieces returned; default: every piece not yet returned'),
+});
+
+const returnView = Joi.object({
+  orderNo: Joi.string(),
+  status: Joi.string().valid('RETURNED', 'PARTIALLY_RETURNED'),
+  returned: Joi.array()
+    .items(Joi.object({ sku: Joi.string(), qty: Joi.number().integer() }))
+    .description('Every piece returned so far, by SKU'),
+  restoredFen: Joi.number()
+    .integer()
+    .description("Taxable value given back to the buyer's allowance by the returns so far"),
+});
+
+/** POST /v1/orders/:orderNo/return: some or all pieces, judged now against the return window. */
+function returnRoute(lifecycle: OrderLifecycleService): RouteDefinition {
+  return route({
+    method: 'post',
+    path: '/v1/orders/:orderNo/return',
+    summary:
+      "A customs-approved return within 30 days of release, by item; the returned pieces' share of the taxable value goes back to the quota",
+    tag: TAG,
+    roles: ROLES,
+    params: orderParams,
+    body: returnBody,
+    bodyOptional: true,
+    responses: {
+      200: { description: 'Returned in part or whole', schema: returnView },
+      ...transitionErrors,
+      422: {
+        description:
+          'RETURN_WINDOW_CLOSED: more than 30 days after customs release; RETURN_EXCEEDS_ORDER: more pieces than are left to return',
+      },
+    },
+    async handler(_req, res, { input }) {
+      res.json(await lifecycle.returnOrder(input.params.orderNo, input.body.items ?? null));
     },
   });
 }

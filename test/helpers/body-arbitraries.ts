@@ -104,6 +104,12 @@ function numberValue(schema: SchemaObject): fc.Arbitrary<unknown> {
   );
 }
 
+/** The alternatives of a body with several forms (joi alternatives: anyOf), else null. */
+function branchesOf(schema: SchemaObject): SchemaObject[] | null {
+  const branches = schema.anyOf ?? schema.oneOf;
+  return branches && branches.length > 0 ? branches : null;
+}
+
 /**
  * A value near `schema`: well-formed in most fields, with planted personal
  * data, wrong types, numbers as strings, extra and hostile keys mixed in.
@@ -114,6 +120,8 @@ export function nearValid(
   depth = 0,
 ): fc.Arbitrary<unknown> {
   if (!schema || depth > 4) return scalarNoise();
+  const branches = branchesOf(schema);
+  if (branches) return fc.oneof(...branches.map((branch) => nearValid(branch, known, depth)));
   switch (schema.type) {
     case 'string':
       return stringValue(schema);
@@ -195,6 +203,8 @@ export function validValue(
   depth = 0,
 ): fc.Arbitrary<unknown> {
   if (!schema || depth > 4) return fc.constant(null);
+  const branches = branchesOf(schema);
+  if (branches) return fc.oneof(...branches.map((branch) => validValue(branch, known, depth)));
   switch (schema.type) {
     case 'string':
       return schema.enum

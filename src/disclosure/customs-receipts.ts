@@ -1,0 +1,75 @@
+/**
+ * Customs receipts (CEB622 `returnStatus`) for an import inventory, as the
+ * cross-border e-commerce message standard lists them (ceb/README.md), and
+ * the rules of what each one does to a declaration.
+ */
+import type { ErrorDetail } from '../errors';
+import type { CustomsReceipt, DeclarationStatus, ReturnStatus } from './disclosure-types';
+
+/** Customs released the goods: the order is released and the return window starts. */
+export const RELEASED: ReturnStatus = '800';
+/** Customs refused the inventory: the order's value goes back to the buyer's quota. */
+export const REFUSED: ReturnStatus = '100';
+/** What customs may still say about goods it has released. */
+const AFTER_RELEASE: ReadonlySet<ReturnStatus> = new Set(['700', '899']);
+
+/**
+ * What a receipt does to a declaration in `status`: release or refuse it (the
+ * order is told), record it (nothing else changes), repeat an answer already
+ * given, or conflict with it.
+ */
+export type ReceiptDecision = 'RELEASE' | 'REFUSE' | 'RECORD' | 'REPLAY' | 'CONFLICT';
+
+export function decideReceipt(status: DeclarationStatus, code: ReturnStatus): ReceiptDecision {
+  switch (status) {
+    case 'READY':
+      return code === RELEASED ? 'RELEASE' : code === REFUSED ? 'REFUSE' : 'RECORD';
+    case 'ACCEPTED':
+      return code === RELEASED ? 'REPLAY' : AFTER_RELEASE.has(code) ? 'RECORD' : 'CONFLICT';
+    case 'REJECTED':
+      return code === REFUSED ? 'REPLAY' : 'CONFLICT';
+    case 'CANCELLED':
+      return 'CONFLICT';
+  }
+}
+
+/** The status a recorded receipt leaves the declaration in: only 800 and 100 move it. */
+export function statusAfter(status: DeclarationStatus, code: ReturnStatus): DeclarationStatus {
+  if (status === 'READY' && code === RELEASED) return 'ACCEPTED';
+  if (status === 'READY' && code === REFUSED) return 'REJECTED';
+  return status;
+}
+
+/** True when the same receipt (code, customs time and text) was already recorded: a retry. */
+export function isRecorded(receipts: readonly CustomsReceipt[], receipt: CustomsReceipt): boolean {
+  return receipts.some(
+    (known) =>
+      known.returnStatus === receipt.returnStatus &&
+      (known.returnTime?.getTime() ?? null) === (receipt.returnTime?.getTime() ?? null) &&
+      known.returnInfo === receipt.returnInfo,
+  );
+}
+
+/** How far a release time may lie ahead of this service's clock (as for a checkout's orderedAt). */
+export const RELEASE_CLOCK_SKEW_MS = 5 * 60_000;
+
+/**
+ * Why a release time cannot be customs' release, or null when it can: it is
+ * not in the future (beyond the clock skew) and not before the broker first
+ * received the declaration, since customs cannot release an inventory that
+ * was never lodged. A backdated release would shorten the buyer's 30-day
+ * return window, or close it outright.
+ */
+export function releaseTimeProblem(
+  releasedAt: Date,
+  bounds: { now: Date; disclosedAt: Date },
+  path: string,
+): ErrorDetail | null {
+  if (releasedAt.getTime() > bounds.now.getTime() + RELEASE_CLOCK_SKEW_MS) {
+    return { path, message: 'must not be in the future' };
+  }
+  if (releasedAt.getTime() < bounds.disclosedAt.getTime()) {
+    return { path, message: 'must not be before the declaration was disclosed to the broker' };
+  }
+  return null;
+}
