@@ -248,12 +248,13 @@ async function fillLedger(connection: Connection, from: number, target: number):
     const snapshots = [];
     const journal = [];
     for (let k = i; k < i + size; k += 1) {
-      const identityId = `99999999-0000-4000-8000-${String(k).padStart(12, '0')}`;
-      const key = `${identityId}:${YEAR}`;
+      // A synthetic person key: ledgers are keyed by person (any string serves).
+      const personKey = `99999999-0000-4000-8000-${String(k).padStart(12, '0')}`;
+      const key = `${personKey}:${YEAR}`;
       const entry = { o: `B${letters(k)}`, s: 'CONFIRMED', a: 10000, at, r: null };
       snapshots.push({
         _id: key,
-        identityId,
+        personKey,
         year: YEAR,
         seq: 1,
         limitFen: 2600000,
@@ -266,7 +267,7 @@ async function fillLedger(connection: Connection, from: number, target: number):
       });
       journal.push({
         _id: `${key}:1`,
-        identityId,
+        personKey,
         year: YEAR,
         seq: 1,
         orderNo: entry.o,
@@ -339,9 +340,9 @@ async function ledgerReadLatency(connection: Connection, size: number, count: nu
   for (let i = 0; i < count; i += 1) {
     state = (state * 1664525 + 1013904223) >>> 0;
     const k = state % size;
-    const identityId = `99999999-0000-4000-8000-${String(k).padStart(12, '0')}`;
+    const personKey = `99999999-0000-4000-8000-${String(k).padStart(12, '0')}`;
     const started = performance.now();
-    const read = await ledger.read(identityId, YEAR, new Date());
+    const read = await ledger.read(personKey, YEAR, new Date());
     samples.push(performance.now() - started);
     if (read.seq !== 1) throw new Error('ledger fill is not what the bench expects');
   }

@@ -217,6 +217,23 @@ describe('POST /v1/checkout/verify: the quota', () => {
     },
   );
 
+  it('when the payer gives a 15-digit number from before 1999, then 400 on payer.idNumber says how to upgrade it', async () => {
+    const b = await buyer();
+    const old15 = `${b.person.idNumber.slice(0, 6)}${b.person.idNumber.slice(8, 17)}`;
+    const response = await verify(
+      t,
+      key,
+      orderBody(b, { payer: { name: b.person.name, idNumber: old15 } }),
+    ).expect(400);
+    expect(response.body.error.details).toEqual([
+      {
+        path: 'payer.idNumber',
+        message: expect.stringContaining('insert 19 before the two-digit birth year'),
+      },
+    ]);
+    expect(JSON.stringify(response.body)).not.toContain(old15);
+  });
+
   it('when orderedAt is more than a day before now, then 400 on path orderedAt', async () => {
     const b = await buyer();
     const response = await verify(

@@ -98,9 +98,22 @@ const MOBILE_LIKE = new RegExp(
   `(?<![0-9])(?:(?:00|\\+)?86${SEP})?1${SEP}[3-9](?:${SEP}[0-9]){9}(?![0-9])`,
 );
 
-/** True when `value` holds something shaped like an id number or a mainland mobile number. */
+/**
+ * A phone written with its country code, as buyers and consignees may give
+ * them: `+` and 8 to 15 digits (E.164), or `00` and a Hong Kong, Macau or
+ * Taiwan mobile. A bare `00` and digits is not enough: order numbers are
+ * often zero-padded, and without its prefix a foreign number is just digits.
+ */
+const INTERNATIONAL_PHONE_LIKE = new RegExp(
+  `(?<![0-9])(?:\\+${SEP}[1-9](?:${SEP}[0-9]){7,14}` +
+    `|00${SEP}85[23](?:${SEP}[0-9]){8}|00${SEP}886${SEP}9(?:${SEP}[0-9]){8})(?![0-9])`,
+);
+
+/** True when `value` holds something shaped like an id number or a phone number. */
 export function looksLikePersonalNumber(value: string): boolean {
-  return ID_NUMBER_LIKE.test(value) || MOBILE_LIKE.test(value);
+  return (
+    ID_NUMBER_LIKE.test(value) || MOBILE_LIKE.test(value) || INTERNATIONAL_PHONE_LIKE.test(value)
+  );
 }
 
 const IDENTIFIER_MESSAGE = 'must not look like an id number or a phone number';

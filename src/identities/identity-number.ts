@@ -87,6 +87,11 @@ const UPGRADE_FIFTEEN_DIGITS =
   'is a 15-digit number from before 1999; customs takes the 18-digit form: insert 19 before ' +
   'the two-digit birth year and append the MOD 11-2 check character';
 
+/** The upgrade hint for a pre-1999 15-digit number, else null; never quotes the value. */
+export function fifteenDigitProblem(raw: string): string | null {
+  return FIFTEEN_DIGITS.test(raw) ? UPGRADE_FIFTEEN_DIGITS : null;
+}
+
 /**
  * Validates an 18-character PRC resident identity number (GB 11643-1999):
  * format, MOD 11-2 check character, a real birth date from 1880 up to today

@@ -9,6 +9,7 @@ import {
   timestamp,
   clearText,
 } from '../http/schemas';
+import { fifteenDigitProblem } from '../identities/identity-number';
 import {
   normalisePhone,
   PHONE_DESCRIPTION,
@@ -54,7 +55,14 @@ function verifySchema(policy: CbecPolicy) {
     payer: Joi.object({
       name: Joi.string().trim().min(1).max(100).required(),
       idNumber: Joi.string()
-        .pattern(/^\d{17}[\dXx]$/)
+        .custom((value: string, helpers) => {
+          // A pre-1999 number gets the upgrade hint, not only "invalid format".
+          const problem = fifteenDigitProblem(value);
+          if (problem) return helpers.error('any.invalid', { safeMessage: problem });
+          return EIGHTEEN_CHARACTERS.test(value)
+            ? value
+            : helpers.error('string.pattern.base', { regex: EIGHTEEN_CHARACTERS });
+        })
         .required(),
     }).required(),
     items: Joi.array()
@@ -216,6 +224,8 @@ function transitionRoute(step: {
 }
 
 const SKU = /^[A-Za-z0-9._-]{1,64}$/;
+/** A payer's id number: checked as the buyer's was (blind index), so only its shape here. */
+const EIGHTEEN_CHARACTERS = /^\d{17}[\dXx]$/;
 
 const returnBody = Joi.object<{ items?: ReturnLine[] }>({
   items: Joi.array()

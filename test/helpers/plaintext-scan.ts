@@ -2,7 +2,7 @@ import type { Connection } from 'mongoose';
 
 /**
  * Scans every stored string of every collection for personal data in
- * plaintext: resident id numbers, mainland mobile numbers, and Chinese text
+ * plaintext: resident id numbers, mainland mobiles and E.164 phones, and Chinese text
  * (names, addresses) outside fields known to hold none (product names, client
  * names). Reports where (collection and field path), never the value.
  */
@@ -10,6 +10,8 @@ const ID_NUMBER = /(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])/;
 // Bounded by non-alphanumerics (like ID_NUMBER): a digit run inside a UUID or a hex
 // hash is not a phone (unbounded, ~3 in 10,000 random UUIDs matched).
 const MOBILE = /(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])/;
+/** A phone in E.164 (Hong Kong, Macau, Taiwan and other buyers and consignees). */
+const INTERNATIONAL_PHONE = /(?<![0-9A-Za-z])\+[1-9]\d{7,14}(?![0-9A-Za-z])/;
 const CHINESE = /[\u3400-\u9fff]/;
 /**
  * Long random tokens (hex digests, base64url keys and ciphertext): a digit run
@@ -53,7 +55,7 @@ export async function findPlaintextPersonalData(
         const text = raw.replace(RANDOM_TOKEN, ' ');
         const kind = ID_NUMBER.test(text)
           ? 'id-number'
-          : MOBILE.test(text)
+          : MOBILE.test(text) || INTERNATIONAL_PHONE.test(text)
             ? 'mobile'
             : CHINESE.test(text) && !NON_PERSONAL_TEXT[name]?.test(path)
               ? 'chinese-text'
