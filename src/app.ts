@@ -21,6 +21,7 @@ import type { Logger } from './logger';
 import { createIdentitiesModule } from './identities/identities-module';
 import type { IdentityDirectory } from './identities/identity-directory';
 import { opsRoutes, type Readiness } from './ops/ops-routes';
+import { createProductsModule } from './products/products-module';
 import type { OrderLifecycleService } from './quota/order-lifecycle-service';
 import {
   migrateToPersonLedgers,
@@ -111,12 +112,15 @@ function createCapabilities({ config, connection, logger, clock, maintenance }: 
     config,
   );
   const identityDirectory = identities.directory;
+  // The product catalogue: checkout taxes and confirms orders by it.
+  const products = createProductsModule({ connection, clock }, config);
   const quota = createQuotaModule(
     {
       connection,
       directory: identityDirectory,
       fieldCipher: crypto.fieldCipher,
       accessLog,
+      catalogue: products.catalogue,
       logger,
       clock,
     },
@@ -168,7 +172,16 @@ function createCapabilities({ config, connection, logger, clock, maintenance }: 
     stop: crypto.stop,
   };
   return {
-    modules: [clients, accessLog, keys, identities, quota, disclosure, personKeys] as Module[],
+    modules: [
+      clients,
+      accessLog,
+      keys,
+      identities,
+      products,
+      quota,
+      disclosure,
+      personKeys,
+    ] as Module[],
     clients,
     accessLog,
     fieldCipher: crypto.fieldCipher,

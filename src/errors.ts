@@ -19,10 +19,12 @@ export type ErrorCode =
   | 'ORDER_CONFLICT'
   | 'INVALID_STATE_TRANSITION'
   | 'DISCLOSURE_WITHHELD'
+  | 'DECLARATION_INCOMPLETE'
   | 'RETURN_WINDOW_CLOSED'
   | 'RETURN_EXCEEDS_ORDER'
   | 'RELEASE_TIME_INVALID'
   | 'DECLARATION_NOT_DISCLOSED'
+  | 'PRODUCT_DATA_MISSING'
   | 'CONFLICT'
   | 'SERVICE_UNAVAILABLE'
   | 'DATABASE_UNAVAILABLE'
@@ -83,7 +85,8 @@ export class Unprocessable extends AppError {
       | 'GUARDIAN_CONSENT_REQUIRED'
       | 'RETURN_WINDOW_CLOSED'
       | 'RETURN_EXCEEDS_ORDER'
-      | 'RELEASE_TIME_INVALID',
+      | 'RELEASE_TIME_INVALID'
+      | 'PRODUCT_DATA_MISSING',
     message: string,
     details: ErrorDetail[] = [],
   ) {

@@ -208,7 +208,7 @@ describe('sweeper', () => {
       heard.push(order.status);
       if (failing) throw new Error('declarations down');
     });
-    await expect(t.lifecycle.confirm(request.orderNo)).rejects.toMatchObject({
+    await expect(t.lifecycle.confirm(request.orderNo, null)).rejects.toMatchObject({
       code: 'SERVICE_UNAVAILABLE',
     });
     failing = false;
@@ -225,7 +225,7 @@ describe('sweeper', () => {
     t.lifecycle.onConfirmed(async () => {
       throw new Error('declarations down');
     });
-    await expect(t.lifecycle.confirm(request.orderNo)).rejects.toMatchObject({
+    await expect(t.lifecycle.confirm(request.orderNo, null)).rejects.toMatchObject({
       code: 'SERVICE_UNAVAILABLE',
     });
     const sweptAt = new Date(t.world.now.getTime() + MINUTE);

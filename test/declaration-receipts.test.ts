@@ -142,7 +142,7 @@ describe('release (800)', () => {
     expect(await declarationStatus(order)).toBe('READY');
   });
 
-  it('when 800 is repeated, then 200 with the first release time; 899 and 700 after it are recorded', async () => {
+  it('when 800 is repeated, then 200 with the first release time; 899 closes and 700 returns abroad', async () => {
     const { order, declarationId } = await disclosedDeclaration();
     const first = (await ack(declarationId, { returnStatus: '800' })).json();
     const replay = await ack(declarationId, { returnStatus: '800' });
@@ -151,12 +151,12 @@ describe('release (800)', () => {
     const closed = await ack(declarationId, { returnStatus: '899', returnInfo: 'closed' });
     expect(closed.status).toBe(200);
     expect(closed.json()).toMatchObject({
-      status: 'ACCEPTED',
+      status: 'CLOSED',
       returnStatus: '899',
       releasedAt: first.releasedAt,
     });
     const returned = await ack(declarationId, { returnStatus: '700' });
-    expect(returned.json()).toMatchObject({ status: 'ACCEPTED', returnStatus: '700' });
+    expect(returned.json()).toMatchObject({ status: 'RETURNED_ABROAD', returnStatus: '700' });
     expect(await usedFen(order)).toBe(order.taxableFen);
     const stored = await t.connection.collection('declarations').findOne({ id: declarationId });
     expect(stored!.customsReceipts.map((r: { returnStatus: string }) => r.returnStatus)).toEqual([
@@ -210,9 +210,13 @@ describe('rejection (100)', () => {
 });
 
 describe('intermediate receipts', () => {
-  it.each(['120', '399', '500'])(
-    'when customs sends %s, then it is recorded and neither the order nor the quota changes',
-    async (code) => {
+  it.each([
+    ['120', 'ENTERED'],
+    ['399', 'REVIEWED'],
+    ['500', 'INSPECTION'],
+  ])(
+    'when customs sends %s, then the declaration is %s and neither the order nor the quota changes',
+    async (code, status) => {
       const { order, declarationId } = await disclosedDeclaration();
       const response = await ack(declarationId, {
         returnStatus: code,
@@ -221,12 +225,12 @@ describe('intermediate receipts', () => {
       });
       expect(response.status).toBe(200);
       expect(response.json()).toMatchObject({
-        status: 'READY',
+        status,
         returnStatus: code,
         releasedAt: null,
       });
       expect(await usedFen(order)).toBe(order.taxableFen);
-      expect(await declarationStatus(order)).toBe('READY');
+      expect(await declarationStatus(order)).toBe(status);
       // Not released: cancel is still possible and a return is not.
       await transition(t, checkout, order.orderNo, 'return').expect(409);
       const stored = await t.connection.collection('declarations').findOne({ id: declarationId });

@@ -1,5 +1,5 @@
 import { XMLParser } from 'fast-xml-parser';
-import { auth, quota, transition } from './helpers/checkout-fixtures';
+import { auth, productBody, quota, transition } from './helpers/checkout-fixtures';
 import {
   confirmedOrder,
   decryptEnveloped,
@@ -9,6 +9,8 @@ import {
   verifyDetached,
   type ConfirmedOrder,
   type PartnerKeyPair,
+  waybillFor,
+  CEB621_TEST_DEFAULTS,
 } from './helpers/disclosure-fixtures';
 import { ADMIN_KEY, createTestApp, type TestApp } from './helpers/test-app';
 import { expectNothingStoredInPlaintext } from './helpers/plaintext-scan';
@@ -33,11 +35,7 @@ const xmlParser = new XMLParser({
 beforeAll(async () => {
   t = await createTestApp({
     RATE_LIMIT_PER_MINUTE: '100000',
-    CEB621_DEFAULTS: JSON.stringify({
-      head: { portCode: '2244', customsCode: '2244', ebpCode: 'EBP0000001', tradeMode: '1210' },
-      list: { unit: '011', country: '116' },
-      baseTransfer: { copCode: 'COP0000001', dxpId: 'DXPENT0000000001' },
-    }),
+    CEB621_DEFAULTS: JSON.stringify(CEB621_TEST_DEFAULTS),
   });
   checkout = (await t.clientKey('checkout')).apiKey;
   broker = await t.clientKey('customs', 'BROKER1');
@@ -113,14 +111,24 @@ describe('GET /v1/declarations', () => {
           qty: 2,
           unitPriceFen: 19900,
           totalPriceFen: 39800,
+          hsCode: productBody().hsCode,
         },
-        { gnum: 2, sku: 'CREAM-0', name: 'Face cream', qty: 1, unitPriceFen: 5, totalPriceFen: 5 },
+        {
+          gnum: 2,
+          sku: 'CREAM-0',
+          name: 'Face cream',
+          qty: 1,
+          unitPriceFen: 5,
+          totalPriceFen: 5,
+          hsCode: productBody().hsCode,
+        },
       ],
       goodsValueFen: 39805,
       freightFen: 1000,
       insuranceFen: 250,
       taxTotalFen: expect.any(Number),
       carrierCode: 'SF',
+      logisticsNo: waybillFor(order.orderNo),
       createdAt: expect.any(String),
       releasedAt: null,
     });
@@ -296,7 +304,10 @@ describe('CEB621 XML', () => {
     ];
     expect(head).toMatchObject({
       'ceb:orderNo': order.orderNo,
-      'ceb:copNo': declarationId,
+      // The service's own short number: the declaration id's first 20 hex digits.
+      'ceb:copNo': declarationId.replace(/-/g, '').slice(0, 20).toUpperCase(),
+      'ceb:logisticsNo': waybillFor(order.orderNo),
+      'ceb:appStatus': '2',
       'ceb:ieFlag': 'I',
       'ceb:currency': '142',
       'ceb:buyerIdType': '1',
@@ -312,7 +323,9 @@ describe('CEB621 XML', () => {
       'ceb:customsCode': '2244',
       'ceb:ebpCode': 'EBP0000001',
       'ceb:tradeMode': '1210',
-      'ceb:grossWeight': '',
+      // No weights given at confirm: 3 pieces of 0.5 kg from the catalogue.
+      'ceb:grossWeight': '1.5',
+      'ceb:netWeight': '1.5',
     });
     expect(head['ceb:appTime']).toMatch(/^\d{14}$/);
     const beijingNow = new Date(Date.now() + 8 * 3600_000)
@@ -329,10 +342,16 @@ describe('CEB621 XML', () => {
       expect.objectContaining({
         'ceb:gnum': '1',
         'ceb:itemNo': 'MILK-1',
-        'ceb:gname': '婴儿奶粉 900g',
+        'ceb:itemName': '婴儿奶粉 900g',
+        // Declared as catalogued: name, HS code, spec, units, origin, legal quantity.
+        'ceb:gname': productBody().name,
+        'ceb:gcode': productBody().hsCode,
+        'ceb:gmodel': productBody().spec,
         'ceb:qty': '2',
-        'ceb:unit': '011',
-        'ceb:country': '116',
+        'ceb:unit': productBody().unit,
+        'ceb:qty1': '0.1',
+        'ceb:unit1': productBody().legalUnit,
+        'ceb:country': productBody().originCountry,
         'ceb:price': '199.00',
         'ceb:totalPrice': '398.00',
         'ceb:currency': '142',

@@ -41,6 +41,7 @@ const CLEAR_TEXT_FIELDS: Record<string, readonly string[]> = {
   'POST /v1/checkout/verify': ['items.*.name'],
   'POST /v1/identities': ['consent.policyVersion'],
   'POST /v1/declarations/{declarationId}/ack': ['returnInfo'],
+  'PUT /v1/products/{sku}': ['name', 'spec'],
 };
 
 let t: TestApp;

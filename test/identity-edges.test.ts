@@ -1,4 +1,11 @@
-import { auth, orderBody, registerBuyer, transition, verify } from './helpers/checkout-fixtures';
+import {
+  catalogue,
+  auth,
+  orderBody,
+  registerBuyer,
+  transition,
+  verify,
+} from './helpers/checkout-fixtures';
 import { pullAll } from './helpers/disclosure-fixtures';
 import {
   idNumberFor,
@@ -23,6 +30,8 @@ const secrets = new Set<string>();
 beforeAll(async () => {
   t = await createTestApp({ RATE_LIMIT_PER_MINUTE: '100000' });
   checkout = (await t.clientKey('checkout')).apiKey;
+  // Confirm needs every SKU catalogued: the default ones of orderBody.
+  await catalogue(t, checkout, ['SKU-1', 'SKU-2', 'SKU-3']);
   carrier = (await t.clientKey('carrier', 'SF')).apiKey;
 });
 afterAll(() => t.close());

@@ -1,4 +1,11 @@
-import { orderBody, quota, registerBuyer, verify, type Buyer } from './helpers/checkout-fixtures';
+import {
+  catalogue,
+  orderBody,
+  quota,
+  registerBuyer,
+  verify,
+  type Buyer,
+} from './helpers/checkout-fixtures';
 import { auth } from './helpers/auth';
 import { expectNothingStoredInPlaintext } from './helpers/plaintext-scan';
 import { createTestApp, type TestApp } from './helpers/test-app';
@@ -16,6 +23,8 @@ const DAY = 86_400_000;
 beforeAll(async () => {
   t = await createTestApp({ RATE_LIMIT_PER_MINUTE: '100000' }, { clock: () => now });
   key = (await t.clientKey('checkout')).apiKey;
+  // Confirm needs every SKU catalogued: the default ones of orderBody.
+  await catalogue(t, key, ['SKU-1', 'SKU-2', 'SKU-3']);
 });
 afterAll(() => t.close());
 beforeEach(() => {

@@ -1,5 +1,6 @@
 import type { LifecycleOrder } from '../src/quota/order-lifecycle-types';
 import {
+  catalogue,
   orderBody,
   quota,
   registerBuyer,
@@ -22,6 +23,8 @@ beforeAll(async () => {
     { clock: () => now },
   );
   key = (await t.clientKey('checkout')).apiKey;
+  // Confirm needs every SKU catalogued: the default ones of orderBody.
+  await catalogue(t, key, ['SKU-1', 'SKU-2', 'SKU-3']);
 });
 afterAll(() => t.close());
 beforeEach(() => {

@@ -157,12 +157,12 @@ describe('what other capabilities see of an order', () => {
       },
       createdAt: at,
     };
-    expect(lifecycleView(order, undefined)).toMatchObject({
+    expect(lifecycleView(order, undefined, null)).toMatchObject({
       status: 'APPROVED',
       confirmedAt: null,
       releasedAt: null,
     });
-    expect(lifecycleView(order, entry('CONFIRMED', at))).toMatchObject({
+    expect(lifecycleView(order, entry('CONFIRMED', at), null)).toMatchObject({
       status: 'CONFIRMED',
       confirmedAt: at,
     });

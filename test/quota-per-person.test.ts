@@ -1,4 +1,5 @@
 import {
+  catalogue,
   approvedOrder,
   auth,
   orderBody,
@@ -22,6 +23,8 @@ let key: string;
 beforeAll(async () => {
   t = await createTestApp({ RATE_LIMIT_PER_MINUTE: '100000' });
   key = (await t.clientKey('checkout')).apiKey;
+  // Confirm needs every SKU catalogued: the default ones of orderBody.
+  await catalogue(t, key, ['SKU-1', 'SKU-2', 'SKU-3']);
 });
 afterAll(() => t.close());
 

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import {
+  catalogue,
   approvedOrder,
   orderBody,
   quota,
@@ -24,6 +25,8 @@ let key: string;
 beforeAll(async () => {
   t = await createTestApp({ RATE_LIMIT_PER_MINUTE: '100000' });
   key = (await t.clientKey('checkout')).apiKey;
+  // Confirm needs every SKU catalogued: the default ones of orderBody.
+  await catalogue(t, key, ['SKU-1', 'SKU-2', 'SKU-3']);
 });
 afterAll(() => t.close());
 

@@ -30,14 +30,16 @@ beforeAll(async () => {
   otherCarrier = (await t.clientKey('carrier', 'EMS')).apiKey;
   broker = (await t.clientKey('customs', 'BROKER1')).apiKey;
   auditor = (await t.clientKey('auditor')).apiKey;
+  // The carrier's own flow: no waybill given yet (declaration-waybill.test.ts covers ACCEPTED).
   forOther = await confirmedOrder(t, checkout, {
+    waybill: false,
     consignee: 'other',
     items: [
       { qty: 2, unitPriceFen: 10000 },
       { qty: 3, unitPriceFen: 500 },
     ],
   });
-  forSelf = await confirmedOrder(t, checkout, { consignee: 'self' });
+  forSelf = await confirmedOrder(t, checkout, { consignee: 'self', waybill: false });
   signingCertificate = (
     await t.http().get('/v1/signing-certificate').set(auth(carrier.apiKey)).expect(200)
   ).text;
@@ -203,7 +205,7 @@ describe('POST /v1/shipments/{id}/ack', () => {
     rawCall(t.http().post(`/v1/shipments/${id}/ack`).set(auth(key)).send({ status }));
 
   it('when picked up then delivered, then each step answers the new state, signed', async () => {
-    const order = await confirmedOrder(t, checkout);
+    const order = await confirmedOrder(t, checkout, { waybill: false });
     const { shipmentId } = await shipmentOf(order);
     const picked = await ack(carrier.apiKey, shipmentId, 'PICKED_UP');
     expect(picked.status).toBe(200);
@@ -211,6 +213,7 @@ describe('POST /v1/shipments/{id}/ack', () => {
       shipmentId,
       orderNo: order.orderNo,
       status: 'PICKED_UP',
+      logisticsNo: null,
       pickedUpAt: expect.any(String),
       deliveredAt: null,
     });
@@ -229,7 +232,7 @@ describe('POST /v1/shipments/{id}/ack', () => {
   ])(
     'when a %s shipment is acked %s, then 409 INVALID_STATE_TRANSITION',
     async (_from, to, steps) => {
-      const order = await confirmedOrder(t, checkout);
+      const order = await confirmedOrder(t, checkout, { waybill: false });
       const { shipmentId } = await shipmentOf(order);
       for (const step of steps)
         expect((await ack(carrier.apiKey, shipmentId, step)).status).toBe(200);
@@ -240,7 +243,7 @@ describe('POST /v1/shipments/{id}/ack', () => {
   );
 
   it('when the same ack is sent twice, then the second answers the same state', async () => {
-    const order = await confirmedOrder(t, checkout);
+    const order = await confirmedOrder(t, checkout, { waybill: false });
     const { shipmentId } = await shipmentOf(order);
     const first = (await ack(carrier.apiKey, shipmentId, 'PICKED_UP')).json();
     const second = await ack(carrier.apiKey, shipmentId, 'PICKED_UP');
@@ -249,7 +252,7 @@ describe('POST /v1/shipments/{id}/ack', () => {
   });
 
   it('when the order is cancelled before pick-up, then the shipment is withdrawn and cannot be picked up', async () => {
-    const order = await confirmedOrder(t, checkout);
+    const order = await confirmedOrder(t, checkout, { waybill: false });
     await transition(t, checkout, order.orderNo, 'cancel').expect(200);
     const item = await shipmentOf(order);
     expect(item).toMatchObject({ status: 'CANCELLED', consignee: null, withheld: 'WITHDRAWN' });
@@ -259,7 +262,7 @@ describe('POST /v1/shipments/{id}/ack', () => {
   });
 
   it('when another carrier acks, then 404 NOT_FOUND and nothing changes', async () => {
-    const order = await confirmedOrder(t, checkout);
+    const order = await confirmedOrder(t, checkout, { waybill: false });
     const { shipmentId } = await shipmentOf(order);
     const response = await ack(otherCarrier, shipmentId, 'PICKED_UP');
     expect(response.status).toBe(404);
@@ -277,7 +280,7 @@ describe('POST /v1/shipments/{id}/ack', () => {
 
 describe('receipts', () => {
   it('when a carrier received the consignee data, then the buyer’s export lists it with the delivery purpose', async () => {
-    const order = await confirmedOrder(t, checkout);
+    const order = await confirmedOrder(t, checkout, { waybill: false });
     await shipmentOf(order);
     const exported = await t
       .http()
@@ -313,7 +316,7 @@ describe('receipts', () => {
   });
 
   it('when a carrier is served, then its receipt names the consignee fields only', async () => {
-    const order = await confirmedOrder(t, checkout);
+    const order = await confirmedOrder(t, checkout, { waybill: false });
     await shipmentOf(order);
     const receipts = await t.connection
       .collection('disclosure_receipts')

@@ -10,35 +10,73 @@ import type { CustomsReceipt, DeclarationStatus, ReturnStatus } from './disclosu
 export const RELEASED: ReturnStatus = '800';
 /** Customs refused the inventory: the order's value goes back to the buyer's quota. */
 export const REFUSED: ReturnStatus = '100';
-/** What customs may still say about goods it has released. */
-const AFTER_RELEASE: ReadonlySet<ReturnStatus> = new Set(['700', '899']);
+/** Where each progress receipt puts a declaration customs is still handling. */
+const PROGRESS: Partial<Record<ReturnStatus, DeclarationStatus>> = {
+  '120': 'ENTERED',
+  '300': 'UNDER_REVIEW',
+  '399': 'REVIEWED',
+  '500': 'INSPECTION',
+  '501': 'DETAINED',
+  '502': 'DETAINED',
+  '503': 'DETAINED',
+};
+
+/** What customs may still say about goods it has released, and where it leaves them. */
+const AFTER_RELEASE: Partial<Record<ReturnStatus, DeclarationStatus>> = {
+  '899': 'CLOSED',
+  '700': 'RETURNED_ABROAD',
+};
+
+/** Lodged with customs and not yet answered: progress receipts may come in any order. */
+const WITH_CUSTOMS: ReadonlySet<DeclarationStatus> = new Set([
+  'READY',
+  'ENTERED',
+  'UNDER_REVIEW',
+  'REVIEWED',
+  'INSPECTION',
+  'DETAINED',
+]);
+
+/** Released: what customs may say after 800. */
+const RELEASED_STATES: ReadonlySet<DeclarationStatus> = new Set([
+  'ACCEPTED',
+  'CLOSED',
+  'RETURNED_ABROAD',
+]);
 
 /**
  * What a receipt does to a declaration in `status`: release or refuse it (the
- * order is told), record it (nothing else changes), repeat an answer already
- * given, or conflict with it.
+ * order is told), record it (and move to statusAfter), repeat an answer
+ * already given, or conflict with it.
  */
 export type ReceiptDecision = 'RELEASE' | 'REFUSE' | 'RECORD' | 'REPLAY' | 'CONFLICT';
 
 export function decideReceipt(status: DeclarationStatus, code: ReturnStatus): ReceiptDecision {
-  switch (status) {
-    case 'READY':
-      return code === RELEASED ? 'RELEASE' : code === REFUSED ? 'REFUSE' : 'RECORD';
-    case 'ACCEPTED':
-      return code === RELEASED ? 'REPLAY' : AFTER_RELEASE.has(code) ? 'RECORD' : 'CONFLICT';
-    case 'REJECTED':
-      return code === REFUSED ? 'REPLAY' : 'CONFLICT';
-    case 'CANCELLED':
-      return 'CONFLICT';
+  if (WITH_CUSTOMS.has(status)) {
+    return code === RELEASED ? 'RELEASE' : code === REFUSED ? 'REFUSE' : 'RECORD';
   }
+  if (RELEASED_STATES.has(status)) {
+    if (code === RELEASED) return 'REPLAY';
+    return AFTER_RELEASE[code] ? 'RECORD' : 'CONFLICT';
+  }
+  if (status === 'REJECTED') return code === REFUSED ? 'REPLAY' : 'CONFLICT';
+  // AWAITING_WAYBILL (not lodged: the broker cannot have it) and CANCELLED.
+  return 'CONFLICT';
 }
 
-/** The status a recorded receipt leaves the declaration in: only 800 and 100 move it. */
+/** The status a receipt leaves the declaration in; codes without a state (2, 3, 4, 599) keep it. */
 export function statusAfter(status: DeclarationStatus, code: ReturnStatus): DeclarationStatus {
-  if (status === 'READY' && code === RELEASED) return 'ACCEPTED';
-  if (status === 'READY' && code === REFUSED) return 'REJECTED';
+  if (WITH_CUSTOMS.has(status)) {
+    if (code === RELEASED) return 'ACCEPTED';
+    if (code === REFUSED) return 'REJECTED';
+    return PROGRESS[code] ?? status;
+  }
+  if (RELEASED_STATES.has(status)) return AFTER_RELEASE[code] ?? status;
   return status;
 }
+
+/** The statuses a declaration customs is still handling can be in. */
+export const OPEN_WITH_CUSTOMS: readonly DeclarationStatus[] = [...WITH_CUSTOMS];
 
 /** True when the same receipt (code, customs time and text) was already recorded: a retry. */
 export function isRecorded(receipts: readonly CustomsReceipt[], receipt: CustomsReceipt): boolean {

@@ -4,12 +4,15 @@ import type { RequestContext } from '../http/route';
 import type { LifecycleOrder, OrderLifecycle } from '../quota/order-lifecycle-types';
 import {
   buildCeb621Xml,
+  Ceb621Incomplete,
+  Ceb621Invalid,
   type Ceb621Defaults,
-  type Ceb621Input,
+  type Ceb621MessageInput,
   type GoodsLine,
 } from './ceb621-xml';
 import {
   decideReceipt,
+  statusAfter,
   isRecorded,
   REFUSED,
   RELEASED,
@@ -26,6 +29,7 @@ import type {
   ReturnStatus,
 } from './disclosure-types';
 import type { DeclarationsStore, ShipmentsStore } from './partner-record-store';
+import { ceb621Line, copNoOf, declaredGoods, declaredParcel } from './declaration-goods';
 
 /** The JSON item a broker receives (`declarationItem` in the routes' OpenAPI schemas). */
 export interface DeclarationView {
@@ -40,6 +44,8 @@ export interface DeclarationView {
   insuranceFen: number;
   taxTotalFen: number;
   carrierCode: string;
+  /** The carrier's waybill: every declaration a broker sees has one. */
+  logisticsNo: string | null;
   createdAt: string;
   releasedAt: string | null;
   /** Present only when the personal fields are withheld, with the reason. */
@@ -91,6 +97,8 @@ export interface DeclarationsService {
   ): Promise<DeclarationAckView>;
   /** From a confirmed order: one READY declaration for its customsCode (idempotent). */
   createForOrder(order: LifecycleOrder): Promise<DeclarationRecord | null>;
+  /** The carrier gave the order's waybill: an AWAITING_WAYBILL declaration becomes READY. */
+  waybillKnown(orderNo: string, logisticsNo: string): Promise<void>;
   /** The order was cancelled: a READY declaration is withdrawn (idempotent). */
   withdrawForOrder(orderNo: string): Promise<void>;
 }
@@ -122,12 +130,16 @@ function view(record: DeclarationRecord, outcome: DisclosureOutcome): Declaratio
     status: record.status,
     buyer: personal?.buyer ?? null,
     consignee: personal?.consignee ?? null,
-    goods: record.goods.map((line) => ({ ...line })),
+    goods: record.goods.map(({ product, ...line }) => ({
+      ...line,
+      ...(product ? { hsCode: product.hsCode } : {}),
+    })),
     goodsValueFen: record.goodsValueFen,
     freightFen: record.freightFen,
     insuranceFen: record.insuranceFen,
     taxTotalFen: record.taxTotalFen,
     carrierCode: record.carrierCode,
+    logisticsNo: record.logisticsNo,
     createdAt: record.createdAt.toISOString(),
     releasedAt: iso(record.releasedAt),
     ...(outcome.kind === 'WITHHELD' ? { withheld: outcome.reason } : {}),
@@ -170,39 +182,69 @@ const disclosureWithheld = () =>
     'The personal data of this declaration is withheld; no inventory message can be issued.',
   );
 
+/** Lodgeable with customs: the broker sees a declaration only once its waybill is known. */
+const lodgeable = (record: DeclarationRecord) => record.status !== 'AWAITING_WAYBILL';
+
+/** AWAITING_WAYBILL -> READY with the waybill; null when it moved meanwhile. */
+function promote(declarations: DeclarationsStore, record: DeclarationRecord, logisticsNo: string) {
+  return declarations.transition({ id: record.id }, ['AWAITING_WAYBILL'], 'READY', {
+    logisticsNo,
+  });
+}
+
 /** A cancelled order's declaration has no purpose left: no personal data goes out for it. */
 const isWithdrawn = (record: DeclarationRecord) => record.status === 'CANCELLED';
 
-function ceb621Input(record: DeclarationRecord, disclosure: Disclosure): Ceb621Input {
+function ceb621Input(record: DeclarationRecord, disclosure: Disclosure): Ceb621MessageInput {
   return {
     declarationId: record.id,
     orderNo: record.orderNo,
+    copNo: record.copNo ?? copNoOf(record.id),
     agentCode: record.partnerCode,
     logisticsCode: record.carrierCode,
-    goods: record.goods,
+    logisticsNo: record.logisticsNo,
+    grossWeightKg: record.parcel?.grossWeightKg ?? '',
+    netWeightKg: record.parcel?.netWeightKg ?? '',
+    goods: record.goods.map(ceb621Line),
     freightFen: record.freightFen,
     insuranceFen: record.insuranceFen,
     disclosure,
   };
 }
 
+/**
+ * The inventory of a declaration whose data cannot make one (made before the
+ * product catalogue): a 409 naming the missing elements, never their values.
+ */
+function inventoryOrConflict(build: () => string): string {
+  try {
+    return build();
+  } catch (error) {
+    if (!(error instanceof Ceb621Incomplete || error instanceof Ceb621Invalid)) throw error;
+    const paths = error instanceof Ceb621Incomplete ? error.missing : error.problems;
+    throw new AppError(
+      'DECLARATION_INCOMPLETE',
+      409,
+      'This declaration lacks data a CEB621 inventory requires.',
+      paths.map((path) => ({ path, message: 'has no valid value' })),
+    );
+  }
+}
+
 /** The READY declaration of a confirmed order, addressed to its customs broker. */
 function declarationFor(order: LifecycleOrder, at: Date): Omit<DeclarationRecord, 'seq'> {
+  const id = randomUUID();
   return {
-    id: randomUUID(),
+    id,
     orderNo: order.orderNo,
+    copNo: copNoOf(id),
     partnerCode: order.customsCode,
     identityId: order.identityId,
-    status: 'READY',
+    status: 'AWAITING_WAYBILL',
     carrierCode: order.carrierCode,
-    goods: order.items.map((item, index) => ({
-      gnum: index + 1,
-      sku: item.sku,
-      name: item.name,
-      qty: item.qty,
-      unitPriceFen: item.unitPriceFen,
-      totalPriceFen: item.qty * item.unitPriceFen,
-    })),
+    logisticsNo: null,
+    parcel: declaredParcel(order),
+    goods: declaredGoods(order),
     goodsValueFen: order.goodsValueFen,
     freightFen: order.freightFen,
     insuranceFen: order.insuranceFen,
@@ -274,7 +316,9 @@ async function checkReleaseTime(
 /** Goods customs refused will not travel: a shipment not yet picked up is withdrawn. */
 async function withdrawShipment(deps: AckDeps, orderNo: string): Promise<void> {
   const shipment = await deps.shipments.findForOrder(orderNo);
-  if (shipment) await deps.shipments.transition({ id: shipment.id }, ['READY'], 'CANCELLED', {});
+  if (shipment) {
+    await deps.shipments.transition({ id: shipment.id }, ['READY', 'ACCEPTED'], 'CANCELLED', {});
+  }
 }
 
 /**
@@ -306,7 +350,7 @@ async function apply(
       const updated = await deps.declarations.recordReceipt(
         match,
         [record.status],
-        record.status,
+        statusAfter(record.status, returnStatus),
         receipt,
         { ackedAt: at, returnStatus },
       );
@@ -316,22 +360,34 @@ async function apply(
       const releasedAt = receipt.returnTime ?? at;
       await checkReleaseTime(deps, record, releasedAt, answer, at);
       const order = await deps.orders.markCustomsAccepted(record.orderNo, releasedAt);
-      const updated = await deps.declarations.recordReceipt(match, ['READY'], 'ACCEPTED', receipt, {
-        ackedAt: at,
-        note: answer.note,
-        returnStatus,
-        releasedAt: order.releasedAt ?? releasedAt,
-      });
+      const updated = await deps.declarations.recordReceipt(
+        match,
+        [record.status],
+        'ACCEPTED',
+        receipt,
+        {
+          ackedAt: at,
+          note: answer.note,
+          returnStatus,
+          releasedAt: order.releasedAt ?? releasedAt,
+        },
+      );
       return updated && ackView(updated);
     }
     case 'REFUSE': {
       await deps.orders.markCustomsRejected(record.orderNo);
-      const updated = await deps.declarations.recordReceipt(match, ['READY'], 'REJECTED', receipt, {
-        ackedAt: at,
-        note: answer.note,
-        returnStatus,
-        releasedAt: null,
-      });
+      const updated = await deps.declarations.recordReceipt(
+        match,
+        [record.status],
+        'REJECTED',
+        receipt,
+        {
+          ackedAt: at,
+          note: answer.note,
+          returnStatus,
+          releasedAt: null,
+        },
+      );
       if (updated) await withdrawShipment(deps, record.orderNo);
       return updated && ackView(updated);
     }
@@ -351,7 +407,7 @@ async function acknowledge(
   const answer = answerOf(ack);
   const decideOn = async () => {
     const record = await deps.declarations.findOwn(partnerCode, declarationId);
-    if (!record) throw new NotFound('declaration');
+    if (!record || !lodgeable(record)) throw new NotFound('declaration');
     return apply(deps, record, answer, decideReceipt(record.status, answer.receipt.returnStatus));
   };
   // Another ack won meanwhile: decided again against what it left, a same
@@ -372,7 +428,7 @@ export function createDeclarationsService(deps: DeclarationsServiceDeps): Declar
     declarationId: string,
   ): Promise<DeclarationRecord> {
     const record = await deps.declarations.findOwn(partnerOf(context), declarationId);
-    if (!record) {
+    if (!record || !lodgeable(record)) {
       await deps.recorder.recordNotFound(context, 'customs', declarationId);
       throw new NotFound('declaration');
     }
@@ -381,7 +437,12 @@ export function createDeclarationsService(deps: DeclarationsServiceDeps): Declar
 
   return {
     async list(context, query) {
-      const page = await deps.declarations.page({ partnerCode: partnerOf(context), ...query });
+      if (query.status === 'AWAITING_WAYBILL') return { items: [], nextAfter: null };
+      const page = await deps.declarations.page({
+        partnerCode: partnerOf(context),
+        ...query,
+        hidden: ['AWAITING_WAYBILL'],
+      });
       const outcomes = await disclose(context, page.items);
       return {
         items: page.items.map((record, index) => view(record, outcomes[index]!)),
@@ -399,7 +460,9 @@ export function createDeclarationsService(deps: DeclarationsServiceDeps): Declar
       const record = await findOwnOrDeny(context, declarationId);
       const [outcome] = await disclose(context, [record]);
       if (outcome?.kind !== 'DISCLOSED') throw disclosureWithheld();
-      return buildCeb621Xml(ceb621Input(record, outcome.disclosure), deps.ceb621, now());
+      return inventoryOrConflict(() =>
+        buildCeb621Xml(ceb621Input(record, outcome.disclosure), deps.ceb621, now()),
+      );
     },
 
     ack: (context, declarationId, ack) =>
@@ -408,12 +471,29 @@ export function createDeclarationsService(deps: DeclarationsServiceDeps): Declar
     async createForOrder(order) {
       // A replayed confirmation of an order cancelled since makes nothing.
       if (order.status === 'CANCELLED' || order.status === 'EXPIRED') return null;
-      return deps.declarations.insertForOrder(declarationFor(order, now()));
+      const record = await deps.declarations.insertForOrder(declarationFor(order, now()));
+      // The carrier may have given its waybill before this record existed.
+      const shipment = await deps.shipments.findForOrder(order.orderNo);
+      if (record.status !== 'AWAITING_WAYBILL' || !shipment?.logisticsNo) return record;
+      return (await promote(deps.declarations, record, shipment.logisticsNo)) ?? record;
+    },
+
+    async waybillKnown(orderNo, logisticsNo) {
+      const record = await deps.declarations.findForOrder(orderNo);
+      if (record?.status === 'AWAITING_WAYBILL')
+        await promote(deps.declarations, record, logisticsNo);
     },
 
     async withdrawForOrder(orderNo) {
       const record = await deps.declarations.findForOrder(orderNo);
-      if (record) await deps.declarations.transition({ id: record.id }, ['READY'], 'CANCELLED', {});
+      if (record) {
+        await deps.declarations.transition(
+          { id: record.id },
+          ['READY', 'AWAITING_WAYBILL'],
+          'CANCELLED',
+          {},
+        );
+      }
     },
   };
 }

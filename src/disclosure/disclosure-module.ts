@@ -1,12 +1,13 @@
 import type { Connection } from 'mongoose';
 import type { AccessLog } from '../audit/audit-types';
 import type { PartnerCertificates } from '../clients/clients-types';
-import type { Config } from '../config';
+import { ConfigError, type Config } from '../config';
 import type { RouteDefinition } from '../http/route';
 import type { IdentityDirectory } from '../identities/identity-directory';
 import type { OrderLifecycle } from '../quota/order-lifecycle-types';
+import { createCeb621Signer } from './ceb621-signature';
 import { createDeclarationsService } from './declarations-service';
-import type { DisclosureConfig } from './disclosure-config';
+import { missingForProduction, type DisclosureConfig } from './disclosure-config';
 import { createDisclosureRecorder } from './disclosure-recorder';
 import { disclosureRoutes } from './disclosure-routes';
 import type { ReceiptsStore } from './disclosure-types';
@@ -36,6 +37,17 @@ export interface DisclosureModuleDeps {
   clock?: () => Date;
 }
 
+/** Production never starts with a CEB621 global field missing: every message would be refused. */
+function requireCeb621Defaults(config: Pick<Config, 'env'> & { disclosure: DisclosureConfig }) {
+  if (config.env !== 'production') return;
+  const missing = missingForProduction(config.disclosure.ceb621);
+  if (missing.length > 0) {
+    throw new ConfigError(
+      `invalid configuration: CEB621_DEFAULTS lacks ${missing.join(', ')}, required in production`,
+    );
+  }
+}
+
 /**
  * Declarations (customs brokers) and shipments (carriers): minimum-necessary
  * disclosure, signed payloads, receipts. Loads the signing key synchronously
@@ -46,9 +58,9 @@ export function createDisclosureModule(
   deps: DisclosureModuleDeps,
   config: Pick<Config, 'env' | 'keysDir'> & { disclosure: DisclosureConfig },
 ): DisclosureModule {
-  const signer = createPayloadSigner(
-    loadSigningMaterial({ keysDir: config.keysDir, env: config.env }),
-  );
+  requireCeb621Defaults(config);
+  const material = loadSigningMaterial({ keysDir: config.keysDir, env: config.env });
+  const signer = createPayloadSigner(material);
   const declarationsStore = createDeclarationsStore(deps.connection);
   const shipmentsStore = createShipmentsStore(deps.connection);
   const receiptsStore = deps.receipts;
@@ -68,11 +80,17 @@ export function createDisclosureModule(
     ceb621: config.disclosure.ceb621,
     now: deps.clock,
   });
-  const shipments = createShipmentsService({ shipments: shipmentsStore, recorder });
+  const shipments = createShipmentsService({
+    shipments: shipmentsStore,
+    recorder,
+    onWaybill: (orderNo, logisticsNo) => declarations.waybillKnown(orderNo, logisticsNo),
+    now: deps.clock,
+  });
   const payloads = createPayloadService({
     declarations,
     shipments,
     signer,
+    xmlSigner: createCeb621Signer(material),
     certificates: deps.clients,
   });
 

@@ -1,14 +1,14 @@
 import type { Request, Response } from 'express';
 import Joi from 'joi';
 import { ROLES, route, type RouteDefinition } from '../http/route';
-import { clearText, queryInteger, timestamp } from '../http/schemas';
+import { clearText, identifier, queryInteger, timestamp } from '../http/schemas';
 import { decodeCursor } from './cursor';
 import type { DeclarationReceiptAck, DeclarationStatusAck } from './declarations-service';
 import { disclosedFields } from './disclosure-policy';
 import { DECLARATION_STATUSES, RETURN_STATUSES, SHIPMENT_STATUSES } from './disclosure-types';
 import type { PayloadService, PullQuery } from './payload-service';
 import { MEDIA, type AcceptNegotiator, type SignedPayload } from './representation';
-import type { ShipmentAckStatus } from './shipments-service';
+import type { ShipmentAck } from './shipments-service';
 
 const cursor = Joi.string()
   .max(64)
@@ -34,6 +34,9 @@ const goodsSchema = Joi.object({
   qty: Joi.number().integer(),
   unitPriceFen: fenSchema,
   totalPriceFen: fenSchema,
+  hsCode: Joi.string().description(
+    'The HS code declared for the line (from the product catalogue)',
+  ),
 });
 const withheld = Joi.string()
   .valid('WITHDRAWN', 'RESTRICTED')
@@ -58,6 +61,7 @@ const declarationItem = Joi.object({
   insuranceFen: fenSchema,
   taxTotalFen: fenSchema,
   carrierCode: Joi.string(),
+  logisticsNo: Joi.string().description("The carrier's waybill number"),
   createdAt: Joi.string().isoDate(),
   releasedAt: Joi.string().isoDate().allow(null),
   withheld,
@@ -95,7 +99,9 @@ const declarationAliasAck = Joi.object<DeclarationStatusAck>({
     .valid('ACCEPTED', 'REJECTED')
     .required()
     .description('Alias of returnStatus: ACCEPTED = 800 (released), REJECTED = 100'),
-  note: Joi.string().max(500),
+  note: clearText(500).description(
+    'Free text, stored in clear: refused when it looks like an id number or a phone',
+  ),
   releasedAt: timestamp().description('With ACCEPTED: customs release time; default: now'),
 });
 
@@ -139,13 +145,21 @@ const declarationAckView = Joi.object({
   releasedAt: Joi.string().isoDate().allow(null),
 });
 
-const shipmentAckBody = Joi.object<{ status: ShipmentAckStatus }>({
-  status: Joi.string().valid('PICKED_UP', 'DELIVERED').required(),
+const shipmentAckBody = Joi.object<ShipmentAck>({
+  status: Joi.string().valid('ACCEPTED', 'PICKED_UP', 'DELIVERED').required(),
+  logisticsNo: Joi.when('status', {
+    is: 'ACCEPTED',
+    then: identifier(/^[A-Za-z0-9-]{1,60}$/).required(),
+    otherwise: Joi.forbidden(),
+  }).description(
+    "With ACCEPTED: the carrier's waybill number (CEB621 logisticsNo, at most 60 letters, digits or -)",
+  ),
 });
 const shipmentAckView = Joi.object({
   shipmentId: Joi.string(),
   orderNo: Joi.string(),
   status: Joi.string().valid(...SHIPMENT_STATUSES),
+  logisticsNo: Joi.string().allow(null),
   pickedUpAt: Joi.string().isoDate().allow(null),
   deliveredAt: Joi.string().isoDate().allow(null),
 });
@@ -283,7 +297,8 @@ function shipmentRoutes(payloads: PayloadService): RouteDefinition[] {
     route({
       method: 'post',
       path: '/v1/shipments/:shipmentId/ack',
-      summary: 'Carrier progress: PICKED_UP, then DELIVERED',
+      summary:
+        'Carrier progress: ACCEPTED with the waybill (the declaration is then lodged with the broker), PICKED_UP, DELIVERED',
       tag: 'Shipments',
       roles: ['carrier'],
       params: shipmentParams,
@@ -295,7 +310,7 @@ function shipmentRoutes(payloads: PayloadService): RouteDefinition[] {
       },
       async handler(_req, res, { input, request }) {
         const { shipmentId } = input.params;
-        sendSigned(res, await payloads.ackShipment(request, shipmentId, input.body.status));
+        sendSigned(res, await payloads.ackShipment(request, shipmentId, input.body));
       },
     }),
   ];

@@ -1,13 +1,31 @@
 import type { AuditPurpose } from '../audit/audit-types';
-import type { GoodsLine } from './ceb621-xml';
+import type { ParcelWeights } from '../products/products-types';
+import type { DeclaredGoodsLine } from './declaration-goods';
 import type { PartnerRole } from './disclosure-policy';
 
 /**
- * READY -> ACCEPTED (customs receipt 800, released) | REJECTED (100);
- * READY -> CANCELLED when the order is cancelled before customs answered.
- * Every other receipt is recorded and leaves the status as it is.
+ * AWAITING_WAYBILL until the carrier gives its waybill (CEB621 needs it; the
+ * broker does not see the declaration until then), then READY for the broker.
+ * Customs receipts move it (customs-receipts.ts): ENTERED (120), UNDER_REVIEW
+ * (300), REVIEWED (399), INSPECTION (500), DETAINED (501-503), in any order,
+ * until ACCEPTED (800, released) or REJECTED (100); after release CLOSED (899)
+ * or RETURNED_ABROAD (700). READY or AWAITING_WAYBILL -> CANCELLED when the
+ * order is cancelled before customs answered.
  */
-export const DECLARATION_STATUSES = ['READY', 'ACCEPTED', 'REJECTED', 'CANCELLED'] as const;
+export const DECLARATION_STATUSES = [
+  'AWAITING_WAYBILL',
+  'READY',
+  'ENTERED',
+  'UNDER_REVIEW',
+  'REVIEWED',
+  'INSPECTION',
+  'DETAINED',
+  'ACCEPTED',
+  'REJECTED',
+  'CLOSED',
+  'RETURNED_ABROAD',
+  'CANCELLED',
+] as const;
 export type DeclarationStatus = (typeof DECLARATION_STATUSES)[number];
 
 /**
@@ -48,10 +66,18 @@ export interface CustomsReceipt {
 }
 
 /**
- * READY -> PICKED_UP -> DELIVERED; READY -> CANCELLED when the order is
- * cancelled or customs rejects the declaration before pick-up.
+ * READY -> ACCEPTED (the carrier's waybill) -> PICKED_UP -> DELIVERED; READY
+ * -> PICKED_UP stays allowed (contract v1), the declaration then waits for
+ * the waybill. READY or ACCEPTED -> CANCELLED when the order is cancelled or
+ * customs rejects the declaration before pick-up.
  */
-export const SHIPMENT_STATUSES = ['READY', 'PICKED_UP', 'DELIVERED', 'CANCELLED'] as const;
+export const SHIPMENT_STATUSES = [
+  'READY',
+  'ACCEPTED',
+  'PICKED_UP',
+  'DELIVERED',
+  'CANCELLED',
+] as const;
 export type ShipmentStatus = (typeof SHIPMENT_STATUSES)[number];
 
 /** Fields every partner record has; no personal data is ever stored in one. */
@@ -70,8 +96,14 @@ export interface PartnerRecord<S extends string> {
 }
 
 export interface DeclarationRecord extends PartnerRecord<DeclarationStatus> {
+  /** The service's own short number of the declaration (CEB621 copNo, <= 20 characters). */
+  copNo: string;
   carrierCode: string;
-  goods: GoodsLine[];
+  /** The parcel's weights: given at confirm, else from the catalogue; null before the catalogue. */
+  parcel: ParcelWeights | null;
+  /** The carrier's waybill number, once known (CEB621 logisticsNo). */
+  logisticsNo: string | null;
+  goods: DeclaredGoodsLine[];
   goodsValueFen: number;
   freightFen: number;
   insuranceFen: number;
@@ -91,6 +123,8 @@ export interface DeclarationRecord extends PartnerRecord<DeclarationStatus> {
 export interface ShipmentRecord extends PartnerRecord<ShipmentStatus> {
   itemCount: number;
   goodsValueFen: number;
+  /** The waybill number the carrier gave with ACCEPTED. */
+  logisticsNo: string | null;
   pickedUpAt: Date | null;
   deliveredAt: Date | null;
 }
@@ -104,6 +138,8 @@ export interface Page<T> {
 export interface PageQuery<S extends string> {
   partnerCode: string;
   status?: S;
+  /** Statuses never listed to the partner (without `status`). */
+  hidden?: readonly S[];
   afterSeq: number;
   limit: number;
 }

@@ -64,7 +64,31 @@ const goodsLineSchema = new Schema<PlainDocument>(
     qty: { type: Number, required: true },
     unitPriceFen: { type: Number, required: true },
     totalPriceFen: { type: Number, required: true },
+    product: {
+      type: new Schema(
+        {
+          name: String,
+          hsCode: String,
+          spec: String,
+          originCountry: String,
+          unit: String,
+          legalUnit: String,
+          legalQtyPerUnit: String,
+          secondUnit: { type: String, default: null },
+          secondQtyPerUnit: { type: String, default: null },
+          barCode: { type: String, default: null },
+          itemRecordNo: { type: String, default: null },
+        },
+        { _id: false },
+      ),
+      default: null,
+    },
   },
+  { _id: false },
+);
+
+const parcelSchema = new Schema<PlainDocument>(
+  { grossWeightKg: String, netWeightKg: String },
   { _id: false },
 );
 
@@ -106,11 +130,12 @@ function strip<R>(document: PlainDocument, defaults: Defaults = {}): R {
 /** The records after the cursor, in seq order; one extra is read to know whether more follow. */
 async function pageOf<R extends PartnerRecord<S>, S extends string>(
   model: Model<PlainDocument>,
-  { partnerCode, status, afterSeq, limit }: PageQuery<S>,
+  { partnerCode, status, hidden, afterSeq, limit }: PageQuery<S>,
   defaults: Defaults,
 ): Promise<Page<R>> {
   const filter: Record<string, unknown> = { partnerCode, seq: { $gt: afterSeq } };
   if (status) filter.status = status;
+  else if (hidden?.length) filter.status = { $nin: [...hidden] };
   const found = await model
     .find(filter)
     .sort({ seq: 1 })
@@ -243,7 +268,10 @@ export function createDeclarationsStore(connection: Connection): DeclarationsSto
   const options: StoreOptions = {
     modelName: 'Declaration',
     schema: recordSchema('declarations', DECLARATION_STATUSES, {
+      copNo: { type: String, required: true },
       carrierCode: { type: String, required: true },
+      logisticsNo: { type: String, default: null },
+      parcel: { type: parcelSchema, default: null },
       goods: { type: [goodsLineSchema], required: true },
       goodsValueFen: { type: Number, required: true },
       freightFen: { type: Number, required: true },
@@ -255,8 +283,8 @@ export function createDeclarationsStore(connection: Connection): DeclarationsSto
       returnStatus: { type: String, default: null, enum: RETURN_STATUSES },
       customsReceipts: { type: [customsReceiptSchema], default: [] },
     }),
-    // Declarations stored before customs receipts were kept have neither field.
-    defaults: { returnStatus: null, customsReceipts: [] },
+    // Declarations stored before customs receipts (and waybills) were kept lack these fields.
+    defaults: { returnStatus: null, customsReceipts: [], logisticsNo: null, parcel: null },
   };
   const store = createStore<DeclarationRecord, DeclarationStatus>(connection, options);
   const model = modelOf(connection, options);
@@ -280,8 +308,10 @@ export function createShipmentsStore(connection: Connection): ShipmentsStore {
     schema: recordSchema('shipments', SHIPMENT_STATUSES, {
       itemCount: { type: Number, required: true },
       goodsValueFen: { type: Number, required: true },
+      logisticsNo: { type: String, default: null },
       pickedUpAt: { type: Date, default: null },
       deliveredAt: { type: Date, default: null },
     }),
+    defaults: { logisticsNo: null },
   });
 }

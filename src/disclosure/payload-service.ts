@@ -1,6 +1,7 @@
 import type { PartnerCertificates } from '../clients/clients-types';
 import { AppError } from '../errors';
 import type { RequestContext } from '../http/route';
+import type { Ceb621Signer } from './ceb621-signature';
 import { encodeCursor } from './cursor';
 import type { DeclarationAck, DeclarationsService } from './declarations-service';
 import type { DeclarationStatus, ShipmentStatus } from './disclosure-types';
@@ -13,7 +14,7 @@ import {
   type JsonRepresentation,
   type SignedPayload,
 } from './representation';
-import type { ShipmentAckStatus, ShipmentsService } from './shipments-service';
+import type { ShipmentAck, ShipmentsService } from './shipments-service';
 
 /** A pull-queue request as the partner sends it; `after` is the decoded cursor. */
 export interface PullQuery<S extends string> {
@@ -57,7 +58,7 @@ export interface PayloadService {
   ackShipment(
     context: RequestContext,
     shipmentId: string,
-    status: ShipmentAckStatus,
+    ack: ShipmentAck,
   ): Promise<SignedPayload>;
   /** The certificate that verifies every signature, and its SHA-256 fingerprint. */
   signingCertificate(): { pem: string; fingerprint: string };
@@ -67,6 +68,8 @@ export interface PayloadServiceDeps {
   declarations: DeclarationsService;
   shipments: ShipmentsService;
   signer: PayloadSigner;
+  /** XML-DSig of the CEB621 message, with the same key and certificate as `signer`. */
+  xmlSigner: Ceb621Signer;
   certificates: PartnerCertificates;
 }
 
@@ -98,7 +101,7 @@ type ListPage<S extends string> = (
 ) => Promise<{ items: unknown[]; nextAfter: number | null }>;
 
 export function createPayloadService(deps: PayloadServiceDeps): PayloadService {
-  const { declarations, shipments, signer, certificates } = deps;
+  const { declarations, shipments, signer, xmlSigner, certificates } = deps;
   const negotiateJson = async (context: RequestContext, accepts: AcceptNegotiator) =>
     jsonRepresentation(certificates, context, preferredForm(accepts, JSON_FORMS));
 
@@ -127,7 +130,8 @@ export function createPayloadService(deps: PayloadServiceDeps): PayloadService {
     async declaration(context, accepts, declarationId) {
       const form = preferredForm(accepts, DECLARATION_FORMS);
       if (form === 'xml') {
-        return signXml(signer, await declarations.inventoryMessage(context, declarationId));
+        const unsigned = await declarations.inventoryMessage(context, declarationId);
+        return signXml(signer, xmlSigner, unsigned);
       }
       const representation = await jsonRepresentation(certificates, context, form);
       return signJson(signer, representation, await declarations.get(context, declarationId));
@@ -144,8 +148,8 @@ export function createPayloadService(deps: PayloadServiceDeps): PayloadService {
       return signJson(signer, representation, await shipments.get(context, shipmentId));
     },
 
-    async ackShipment(context, shipmentId, status) {
-      return signJson(signer, PLAIN_JSON, await shipments.ack(context, shipmentId, status));
+    async ackShipment(context, shipmentId, ack) {
+      return signJson(signer, PLAIN_JSON, await shipments.ack(context, shipmentId, ack));
     },
 
     signingCertificate: () => ({

@@ -1,4 +1,5 @@
 import { AppError } from '../errors';
+import type { Ceb621Signer } from './ceb621-signature';
 import { envelopeFor, SIGNATURE_SCHEME, type PayloadSigner } from './payload-crypto';
 
 /** The media types partners exchange with this service. */
@@ -74,6 +75,16 @@ export function signJson(
     : signed(signer, json, `${MEDIA.json}; charset=utf-8`);
 }
 
-export function signXml(signer: PayloadSigner, xml: string): SignedPayload {
-  return signed(signer, Buffer.from(xml, 'utf8'), `${MEDIA.xml}; charset=utf-8`);
+/**
+ * The CEB621 message as declared: XML-DSig enveloped inside (appStatus 2, the
+ * signature that travels on with the message to the Single Window), and the
+ * detached CMS signature over the bytes sent, like every other response.
+ */
+export function signXml(
+  signer: PayloadSigner,
+  xmlSigner: Ceb621Signer,
+  unsignedXml: string,
+): SignedPayload {
+  const declared = xmlSigner.declare(unsignedXml);
+  return signed(signer, Buffer.from(declared, 'utf8'), `${MEDIA.xml}; charset=utf-8`);
 }

@@ -23,11 +23,16 @@ export interface ShipmentAckView {
   shipmentId: string;
   orderNo: string;
   status: ShipmentStatus;
+  logisticsNo: string | null;
   pickedUpAt: string | null;
   deliveredAt: string | null;
 }
 
-export type ShipmentAckStatus = 'PICKED_UP' | 'DELIVERED';
+export type ShipmentAckStatus = 'ACCEPTED' | 'PICKED_UP' | 'DELIVERED';
+
+/** The carrier's ack: ACCEPTED carries its waybill number (CEB621 logisticsNo). */
+export type ShipmentAck =
+  { status: 'ACCEPTED'; logisticsNo: string } | { status: 'PICKED_UP' | 'DELIVERED' };
 
 export interface ShipmentsService {
   list(
@@ -35,11 +40,7 @@ export interface ShipmentsService {
     query: { status?: ShipmentStatus; afterSeq: number; limit: number },
   ): Promise<{ items: ShipmentView[]; nextAfter: number | null }>;
   get(context: RequestContext, shipmentId: string): Promise<ShipmentView>;
-  ack(
-    context: RequestContext,
-    shipmentId: string,
-    status: ShipmentAckStatus,
-  ): Promise<ShipmentAckView>;
+  ack(context: RequestContext, shipmentId: string, ack: ShipmentAck): Promise<ShipmentAckView>;
   /** From a confirmed order: one READY shipment for its carrierCode (idempotent). */
   createForOrder(order: LifecycleOrder): Promise<ShipmentRecord | null>;
   /** The order was cancelled: a READY shipment is withdrawn (idempotent). */
@@ -49,14 +50,41 @@ export interface ShipmentsService {
 export interface ShipmentsServiceDeps {
   shipments: ShipmentsStore;
   recorder: DisclosureRecorder;
+  /** Told when the waybill is known: the order's declaration can then be lodged. */
+  onWaybill(orderNo: string, logisticsNo: string): Promise<void>;
   now?: () => Date;
 }
 
-/** Each ack status and the one status it may follow. */
-const ACK_FROM: Record<ShipmentAckStatus, ShipmentStatus> = {
-  PICKED_UP: 'READY',
-  DELIVERED: 'PICKED_UP',
+/**
+ * Each ack status and the statuses it may follow. Pick-up straight from READY
+ * stays allowed (contract v1); the declaration then waits for the waybill.
+ */
+const ACK_FROM: Record<ShipmentAckStatus, readonly ShipmentStatus[]> = {
+  ACCEPTED: ['READY'],
+  PICKED_UP: ['READY', 'ACCEPTED'],
+  DELIVERED: ['PICKED_UP'],
 };
+
+/** What an ack sets besides the status. */
+function ackFields(ack: ShipmentAck, at: Date): Partial<ShipmentRecord> {
+  switch (ack.status) {
+    case 'ACCEPTED':
+      return { logisticsNo: ack.logisticsNo };
+    case 'PICKED_UP':
+      return { pickedUpAt: at };
+    case 'DELIVERED':
+      return { deliveredAt: at };
+  }
+}
+
+/**
+ * A retried ack answers the state it made: ACCEPTED again with the same
+ * waybill while the shipment went on is still that answer; another waybill is not.
+ */
+function isReplay(record: ShipmentRecord, ack: ShipmentAck): boolean {
+  if (ack.status !== 'ACCEPTED') return record.status === ack.status;
+  return record.logisticsNo === ack.logisticsNo && record.status !== 'CANCELLED';
+}
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
@@ -85,6 +113,7 @@ function ackView(record: ShipmentRecord): ShipmentAckView {
     shipmentId: record.id,
     orderNo: record.orderNo,
     status: record.status,
+    logisticsNo: record.logisticsNo,
     pickedUpAt: iso(record.pickedUpAt),
     deliveredAt: iso(record.deliveredAt),
   };
@@ -103,6 +132,7 @@ function shipmentFor(order: LifecycleOrder, at: Date): Omit<ShipmentRecord, 'seq
     status: 'READY',
     itemCount: order.items.reduce((sum, item) => sum + item.qty, 0),
     goodsValueFen: order.goodsValueFen,
+    logisticsNo: null,
     createdAt: at,
     updatedAt: at,
     pickedUpAt: null,
@@ -133,27 +163,29 @@ export function createShipmentsService(deps: ShipmentsServiceDeps): ShipmentsSer
       return view(record, outcome!);
     },
 
-    async ack(context, shipmentId, status) {
+    async ack(context, shipmentId, ack) {
       const partnerCode = partnerOf(context);
       const record = await deps.shipments.findOwn(partnerCode, shipmentId);
       if (!record) throw new NotFound('shipment');
-      // A retried ack answers the state it already made.
-      if (record.status === status) return ackView(record);
-      const at = now();
-      const updated = await deps.shipments.transition(
-        { id: shipmentId, partnerCode },
-        [ACK_FROM[status]],
-        status,
-        status === 'PICKED_UP' ? { pickedUpAt: at } : { deliveredAt: at },
-      );
-      if (updated) return ackView(updated);
-      // Another ack won meanwhile: the same status is a replay, another is a conflict.
-      const current = await deps.shipments.findOwn(partnerCode, shipmentId);
-      if (current?.status === status) return ackView(current);
-      throw new Conflict(
-        'INVALID_STATE_TRANSITION',
-        'The shipment is not in a state that allows this status.',
-      );
+      const updated = isReplay(record, ack)
+        ? record
+        : await deps.shipments.transition(
+            { id: shipmentId, partnerCode },
+            ACK_FROM[ack.status],
+            ack.status,
+            ackFields(ack, now()),
+          );
+      // Another ack won meanwhile: the same answer is a replay, another is a conflict.
+      const current = updated ?? (await deps.shipments.findOwn(partnerCode, shipmentId));
+      if (!current || (!updated && !isReplay(current, ack))) {
+        throw new Conflict(
+          'INVALID_STATE_TRANSITION',
+          'The shipment is not in a state that allows this status.',
+        );
+      }
+      // Also on a replay: this is how a declaration missed by a crash is lodged.
+      if (ack.status === 'ACCEPTED') await deps.onWaybill(current.orderNo, ack.logisticsNo);
+      return ackView(current);
     },
 
     async createForOrder(order) {
@@ -164,7 +196,9 @@ export function createShipmentsService(deps: ShipmentsServiceDeps): ShipmentsSer
 
     async withdrawForOrder(orderNo) {
       const record = await deps.shipments.findForOrder(orderNo);
-      if (record) await deps.shipments.transition({ id: record.id }, ['READY'], 'CANCELLED', {});
+      if (record) {
+        await deps.shipments.transition({ id: record.id }, ['READY', 'ACCEPTED'], 'CANCELLED', {});
+      }
     },
   };
 }

@@ -3,6 +3,8 @@ import type { EncryptedField, FieldCipher } from '../crypto/field-cipher-types';
 import { ValidationFailed } from '../errors';
 import type { RequestContext } from '../http/route';
 import type { IdentityDirectory } from '../identities/identity-directory';
+import type { ProductCatalogue } from '../products/products-types';
+import { withCatalogueCategories } from './catalogue-items';
 import {
   checkoutDecision,
   eligibilityReasons,
@@ -14,6 +16,7 @@ import { askCustoms, type CustomsQuotaFigures, type CustomsQuotaQuery } from './
 import { balances, personKeyOf } from './ledger';
 import type { LedgerService } from './ledger-service';
 import { sealConsignee } from './order-fields';
+import type { OrderItem } from './order-lifecycle-types';
 import { evaluateOrder, type OrderFigures } from './order-rules';
 import type {
   CheckoutDecision,
@@ -43,6 +46,8 @@ export interface CheckoutDeps {
   ordersStore: OrdersStore;
   ledger: LedgerService;
   policy: CbecPolicy;
+  /** Catalogued SKUs are taxed by their product's category. */
+  catalogue: ProductCatalogue;
   directory: IdentityDirectory;
   fieldCipher: FieldCipher;
   accessLog: AccessLog;
@@ -79,17 +84,27 @@ async function verify(
   const now = checkout.clock();
   const orderedAt = request.orderedAt ?? now;
   if (!orderedAtAcceptable(orderedAt, now)) return answerLateRetry(checkout, request);
-  const figures = evaluateOrder(checkout.policy, { ...request, verifiedAt: now });
+  const items = await catalogueItems(checkout, request);
+  const figures = evaluateOrder(checkout.policy, { ...request, items, verifiedAt: now });
   const { buyer, payerIsBuyer } = await checkBuyer(checkout, request);
   // Recorded before anything is written or answered: no event, no answer.
   await recordVerify(checkout, request, context, buyer !== null);
-  if (!buyer) return rejectUnknownBuyer(checkout, request, figures, now);
+  if (!buyer) return rejectUnknownBuyer(checkout, request, { items, figures }, now);
 
   const reasons = eligibilityReasons(buyer, payerIsBuyer, figures);
   const eligible = reasons.length === 0;
   const sealed = await sealWhileAskingCustoms(checkout, request, figures.quotaYear, eligible);
   const personKey = personKeyOf(buyer);
-  return reserveAndRecord(checkout, { request, personKey, figures, reasons, sealed, now });
+  return reserveAndRecord(checkout, { request, items, personKey, figures, reasons, sealed, now });
+}
+
+/** The items taxed by their products' categories: one catalogue read for the whole order. */
+async function catalogueItems(
+  { catalogue, policy }: Checkout,
+  request: VerifyRequest,
+): Promise<OrderItem[]> {
+  const products = await catalogue.findMany(request.items.map((item) => item.sku));
+  return withCatalogueCategories(request.items, products, policy.volumeTaxedCategories());
 }
 
 /** Outside the time window only a late retry of an order verified in time gets an answer. */
@@ -128,7 +143,7 @@ function recordVerify(
 async function rejectUnknownBuyer(
   checkout: Checkout,
   request: VerifyRequest,
-  figures: OrderFigures,
+  { items, figures }: { items: OrderItem[]; figures: OrderFigures },
   now: Date,
 ): Promise<CheckoutDecision> {
   // No person is known: the figures shown are those of an empty ledger.
@@ -136,6 +151,7 @@ async function rejectUnknownBuyer(
   const decision = unknownBuyerDecision(request.orderNo, figures, balances(state));
   const order = orderRecord(request, figures, decision, {
     now,
+    items,
     personKey: request.identityId,
     fingerprint: { requestHash: requestHash(request), personalHash: null },
     consignee: null,
@@ -172,7 +188,7 @@ function reserveAndRecord(
   checkout: Checkout,
   verification: Verification,
 ): Promise<CheckoutDecision> {
-  const { request, personKey, figures, reasons, sealed, now } = verification;
+  const { request, items, personKey, figures, reasons, sealed, now } = verification;
   const customsRemainingFen = sealed.customs?.remainingFen ?? null;
   const recordFor = ({ approved, balances: after }: Reserved) =>
     orderRecord(
@@ -188,6 +204,7 @@ function reserveAndRecord(
       }),
       {
         now,
+        items,
         personKey,
         fingerprint: sealed.fingerprint,
         consignee: approved ? sealed.consignee : null,
@@ -217,6 +234,8 @@ interface Sealed {
 /** One verify between its checks and its reservation. */
 interface Verification {
   request: VerifyRequest;
+  /** The request's items with their catalogued categories: what is taxed and stored. */
+  items: OrderItem[];
   /** Whose ledger the order counts against. */
   personKey: string;
   figures: OrderFigures;
@@ -233,6 +252,7 @@ function orderRecord(
   result: CheckoutDecision,
   extra: {
     now: Date;
+    items: OrderItem[];
     personKey: string;
     fingerprint: RequestFingerprint;
     consignee: EncryptedField | null;
@@ -244,7 +264,7 @@ function orderRecord(
     personKey: extra.personKey,
     requestHash: extra.fingerprint.requestHash,
     personalHash: extra.fingerprint.personalHash,
-    items: request.items,
+    items: extra.items,
     goodsValueFen: figures.goodsValueFen,
     freightFen: request.freightFen,
     insuranceFen: request.insuranceFen,

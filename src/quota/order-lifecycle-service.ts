@@ -1,5 +1,6 @@
 import type { FieldCipher } from '../crypto/field-cipher-types';
 import { NotFound } from '../errors';
+import type { ProductCatalogue } from '../products/products-types';
 import type { Logger } from '../logger';
 import type { LedgerEntry } from './ledger';
 import type { LedgerService } from './ledger-service';
@@ -7,7 +8,7 @@ import type { OrderLifecycle } from './order-lifecycle-types';
 import { openConsignee } from './order-fields';
 import { createOrderListeners } from './order-listeners';
 import { createOrderTransitions, type OrderTransitions } from './order-transitions';
-import { everConfirmed, lifecycleView } from './order-view';
+import { everConfirmed, loadLifecycleView } from './order-view';
 import type { OrderRecord, OrdersStore } from './orders-types';
 import type { CbecPolicy } from './policy';
 import { createReservationSweeper, type SweepReport } from './reservation-sweeper';
@@ -25,6 +26,8 @@ export interface LifecycleDeps {
   ordersStore: OrdersStore;
   ledger: LedgerService;
   policy: CbecPolicy;
+  /** Confirm reads the order's products from it. */
+  catalogue: ProductCatalogue;
   fieldCipher: FieldCipher;
   logger: Logger;
   clock: () => Date;
@@ -32,9 +35,16 @@ export interface LifecycleDeps {
 }
 
 export function createOrderLifecycleService(deps: LifecycleDeps): OrderLifecycleService {
-  const { ordersStore, ledger, policy, fieldCipher, logger, clock, holdMs } = deps;
+  const { ordersStore, ledger, policy, catalogue, fieldCipher, logger, clock, holdMs } = deps;
   const listeners = createOrderListeners({ ordersStore, logger, clock });
-  const transitions = createOrderTransitions({ ordersStore, ledger, policy, listeners, clock });
+  const transitions = createOrderTransitions({
+    ordersStore,
+    ledger,
+    policy,
+    listeners,
+    catalogue,
+    clock,
+  });
   const sweeper = createReservationSweeper({ ordersStore, ledger, listeners, logger, holdMs });
 
   async function entryOf(order: OrderRecord): Promise<LedgerEntry | undefined> {
@@ -49,7 +59,7 @@ export function createOrderLifecycleService(deps: LifecycleDeps): OrderLifecycle
       const order = await ordersStore.findOrder(orderNo);
       if (!order || order.result.decision === 'REJECTED') return null;
       const entry = await entryOf(order);
-      return everConfirmed(entry) ? lifecycleView(order, entry) : null;
+      return everConfirmed(entry) ? loadLifecycleView(ordersStore, order, entry) : null;
     },
 
     async revealConsignee(orderNo) {

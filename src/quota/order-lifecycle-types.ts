@@ -1,3 +1,5 @@
+import type { ParcelWeights, ProductData } from '../products/products-types';
+
 /**
  * What other capabilities (disclosure: declarations and shipments) need from
  * checkout orders. Disclosure is built against this interface alone, so its
@@ -44,6 +46,16 @@ export interface OrderItem {
   volumeMl?: number;
 }
 
+/** An order line as other capabilities see it: with its catalogued customs data once confirmed. */
+export interface LifecycleItem extends OrderItem {
+  /**
+   * The SKU's product as catalogued at the order's first confirm (CEB621
+   * gname, gcode, gmodel, country, units, qty1/qty2 per unit, weight).
+   * Absent before the confirm, and on orders confirmed before the catalogue existed.
+   */
+  product?: ProductData;
+}
+
 /** The contract's `tax` object. Integer fen. */
 export interface TaxBreakdown {
   taxableFen: number;
@@ -66,7 +78,7 @@ export interface LifecycleOrder {
   /** The buyer (orderer, taxpayer): an identity id for IdentityDirectory.revealBuyer. */
   identityId: string;
   status: OrderStatus;
-  items: OrderItem[];
+  items: LifecycleItem[];
   /** Sum of qty x unitPriceFen. */
   goodsValueFen: number;
   freightFen: number;
@@ -88,6 +100,12 @@ export interface LifecycleOrder {
   confirmedAt: Date | null;
   /** When customs released the goods (set by markCustomsAccepted); starts the return window. */
   releasedAt: Date | null;
+  /**
+   * The weights given with the first confirm (`{parcel}` of POST
+   * /v1/orders/{orderNo}/confirm); null when none were given: then they
+   * come from the catalogue, `parcelOf(order)` (src/products/parcel.ts).
+   */
+  parcel: ParcelWeights | null;
 }
 
 /**

@@ -2,7 +2,7 @@ import { ServiceUnavailable } from '../errors';
 import type { Logger } from '../logger';
 import type { LedgerEntry } from './ledger';
 import type { LifecycleOrder, OrderListener } from './order-lifecycle-types';
-import { lifecycleView } from './order-view';
+import { loadLifecycleView } from './order-view';
 import type { OrderRecord, OrdersStore } from './orders-types';
 
 /**
@@ -55,7 +55,7 @@ export function createOrderListeners({
 
     async notify(event, order, entry) {
       try {
-        await emit(event, lifecycleView(order, entry));
+        await emit(event, await loadLifecycleView(ordersStore, order, entry));
       } catch (error) {
         await ordersStore
           .setHoldDue(order.orderNo, new Date(clock().getTime() + RETRY_AFTER_MS))

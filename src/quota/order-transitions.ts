@@ -1,17 +1,27 @@
 import { Conflict, NotFound, Unprocessable } from '../errors';
+import type { ParcelWeights, ProductCatalogue } from '../products/products-types';
+import { productDataMissing, productsOfLines } from './catalogue-items';
 import type { LedgerEntry, LedgerStatus } from './ledger';
 import { decideTransition, type TransitionOptions } from './ledger-decisions';
 import type { LedgerService } from './ledger-service';
 import type { LifecycleOrder } from './order-lifecycle-types';
 import { holdForListeners, type OrderListeners } from './order-listeners';
-import { lifecycleView } from './order-view';
+import { loadLifecycleView } from './order-view';
 import type { OrderRecord, OrdersStore } from './orders-types';
 import { decideReturn, exceedsOrder, type ReturnLine } from './order-returns';
 import type { CbecPolicy } from './policy';
 
 /** An order's steps after checkout: confirm, cancel, return (HTTP) and customs' answers. */
 export interface OrderTransitions {
-  confirm(orderNo: string): Promise<{ orderNo: string; status: 'CONFIRMED' }>;
+  /**
+   * Payment done. Refuses with 422 PRODUCT_DATA_MISSING, changing nothing,
+   * while any line's SKU is not catalogued. `parcel`: the weighed parcel
+   * (null: none given; the catalogue's weights then apply, see parcelOf).
+   */
+  confirm(
+    orderNo: string,
+    parcel: ParcelWeights | null,
+  ): Promise<{ orderNo: string; status: 'CONFIRMED' }>;
   cancel(orderNo: string): Promise<{ orderNo: string; status: 'CANCELLED' }>;
   /** A return of some pieces (null: all not yet returned). */
   returnOrder(orderNo: string, items: readonly ReturnLine[] | null): Promise<ReturnAnswer>;
@@ -83,12 +93,13 @@ interface TransitionDeps {
   ledger: LedgerService;
   policy: CbecPolicy;
   listeners: OrderListeners;
+  catalogue: ProductCatalogue;
   clock: () => Date;
 }
 
 export function createOrderTransitions(deps: TransitionDeps): OrderTransitions {
   return {
-    confirm: (orderNo) => confirm(deps, orderNo),
+    confirm: (orderNo, parcel) => confirm(deps, orderNo, parcel),
     cancel: (orderNo) => cancel(deps, orderNo),
     returnOrder: (orderNo, items) => returnOrder(deps, orderNo, items),
     async markCustomsAccepted(orderNo, releasedAt) {
@@ -97,12 +108,12 @@ export function createOrderTransitions(deps: TransitionDeps): OrderTransitions {
         now: deps.clock(),
         releasedAt,
       });
-      return lifecycleView(order, moved.entry);
+      return loadLifecycleView(deps.ordersStore, order, moved.entry);
     },
     async markCustomsRejected(orderNo) {
       const order = await loadOrder(deps, orderNo);
       const moved = await moveOrder(deps.ledger, order, 'CUSTOMS_REJECTED', { now: deps.clock() });
-      return lifecycleView(order, moved.entry);
+      return loadLifecycleView(deps.ordersStore, order, moved.entry);
     },
   };
 }
@@ -113,13 +124,38 @@ async function loadOrder({ ordersStore }: TransitionDeps, orderNo: string): Prom
   return order;
 }
 
-async function confirm(deps: TransitionDeps, orderNo: string) {
+async function confirm(deps: TransitionDeps, orderNo: string, parcel: ParcelWeights | null) {
   const now = deps.clock();
   const order = await loadOrder(deps, orderNo);
+  if (order.result.decision === 'APPROVED') await recordParcel(deps, order, parcel, now);
   const { entry } = await moveOrder(deps.ledger, order, 'CONFIRMED', { now });
   // Also on a repeated confirm: listeners are idempotent, and this is how a failed one is retried.
   await deps.listeners.notify('confirmed', order, entry);
   return { orderNo, status: 'CONFIRMED' as const };
+}
+
+/**
+ * Records what the order is confirmed with (its products as catalogued now,
+ * the weights given) before the ledger moves it, so a CONFIRMED order
+ * always has it, even after a crash between the two. The first record
+ * stays: a repeated confirm neither checks the catalogue again nor changes it.
+ */
+async function recordParcel(
+  { ordersStore, catalogue }: TransitionDeps,
+  order: OrderRecord,
+  weights: ParcelWeights | null,
+  now: Date,
+): Promise<void> {
+  if (await ordersStore.findParcel(order.orderNo)) return;
+  const products = await catalogue.findMany(order.items.map((item) => item.sku));
+  const missing = productDataMissing(order.items, products);
+  if (missing) throw missing;
+  await ordersStore.insertParcel({
+    orderNo: order.orderNo,
+    weights,
+    products: productsOfLines(order.items, products),
+    recordedAt: now,
+  });
 }
 
 async function cancel(deps: TransitionDeps, orderNo: string) {

@@ -1,11 +1,11 @@
 import { Schema, type Connection } from 'mongoose';
 import { insertUnique } from '../db/duplicate-key';
-import type { HoldRecord, OrderRecord, OrdersStore } from './orders-types';
+import type { HoldRecord, OrderParcel, OrderRecord, OrdersStore } from './orders-types';
 import { ensureModelIndexes } from '../db/indexes';
 
 /**
- * Orders (`orders`) and holds (`order_holds`), both keyed by `_id: orderNo`
- * and written by insert only: a unique `_id` makes "first of this order
+ * Orders (`orders`), holds (`order_holds`) and what a confirm recorded
+ * (`order_parcels`), all keyed by `_id: orderNo` and written by insert only: a unique `_id` makes "first of this order
  * number" atomic on every engine, and the check is the `_id` index's own.
  * An order's changing status lives in the buyer's ledger, so the
  * order record never needs an update.
@@ -13,6 +13,7 @@ import { ensureModelIndexes } from '../db/indexes';
 
 type OrderDocument = Omit<OrderRecord, 'orderNo'> & { _id: string };
 type HoldDocument = Omit<HoldRecord, 'orderNo'> & { _id: string };
+type ParcelDocument = Omit<OrderParcel, 'orderNo'> & { _id: string };
 
 const orderSchema = new Schema<OrderDocument>(
   {
@@ -63,6 +64,16 @@ const holdSchema = new Schema<HoldDocument>(
   },
   { collection: 'order_holds', versionKey: false },
 );
+const parcelSchema = new Schema<ParcelDocument>(
+  {
+    _id: { type: String, required: true },
+    weights: { type: Schema.Types.Mixed, default: null },
+    products: Schema.Types.Mixed,
+    recordedAt: { type: Date, required: true },
+  },
+  { collection: 'order_parcels', versionKey: false },
+);
+
 holdSchema.index({ dueAt: 1 });
 // A person's orders (their export, the person-key migration).
 orderSchema.index({ identityId: 1 });
@@ -90,6 +101,7 @@ function toHold({ _id, ...rest }: HoldDocument): HoldRecord {
 export function createOrdersStore(connection: Connection): OrdersStore {
   const orders = connection.model<OrderDocument>('CheckoutOrder', orderSchema);
   const holds = connection.model<HoldDocument>('CheckoutHold', holdSchema);
+  const parcels = connection.model<ParcelDocument>('OrderParcel', parcelSchema);
 
   return {
     async findOrder(orderNo) {
@@ -115,6 +127,22 @@ export function createOrdersStore(connection: Connection): OrdersStore {
       await holds.collection.deleteOne({ _id: orderNo } as never);
     },
 
+    async findParcel(orderNo) {
+      const found = await parcels.findById(orderNo).lean<ParcelDocument>();
+      if (!found) return null;
+      const { _id, ...rest } = found;
+      return {
+        ...rest,
+        orderNo: _id,
+        weights: rest.weights ?? null,
+        products: rest.products ?? [],
+      };
+    },
+
+    insertParcel({ orderNo, ...rest }) {
+      return insertUnique(() => parcels.collection.insertOne({ _id: orderNo, ...rest } as never));
+    },
+
     async setHoldDue(orderNo, dueAt) {
       await holds.collection.updateOne({ _id: orderNo } as never, { $set: { dueAt } });
     },
@@ -138,7 +166,7 @@ export function createOrdersStore(connection: Connection): OrdersStore {
     },
 
     async ensureIndexes() {
-      await ensureModelIndexes(orders, holds);
+      await ensureModelIndexes(orders, holds, parcels);
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { EncryptedField } from '../crypto/field-cipher-types';
+import type { ParcelWeights, ProductData } from '../products/products-types';
 import type {
   ConsigneeData,
   LifecycleOrder,
@@ -70,7 +71,11 @@ export interface RequestFingerprint {
 
 /** The stored order: the lifecycle view's immutable facts plus what only checkout keeps. */
 export interface OrderRecord
-  extends RequestFingerprint, Omit<LifecycleOrder, 'status' | 'confirmedAt' | 'releasedAt'> {
+  extends
+    RequestFingerprint,
+    Omit<LifecycleOrder, 'status' | 'confirmedAt' | 'releasedAt' | 'items' | 'parcel'> {
+  /** The lines as verified, each with the category it was taxed by (its product's, if catalogued). */
+  items: OrderItem[];
   /** The ledger the order counts against: the buyer's person (ledger.ts personKeyOf). */
   personKey: string;
   /** `{name, phone, address}` as JSON, under the buyer's data key; only on approved orders. */
@@ -96,12 +101,30 @@ export interface HoldRecord extends RequestFingerprint {
   dueAt: Date;
 }
 
+/**
+ * What an order was confirmed with (`order_parcels`): written once, by the
+ * first confirm that found every SKU catalogued, before the order moves to
+ * CONFIRMED; a repeated confirm keeps it. Order records are insert-only, so
+ * this is their own small record rather than a field of the order.
+ */
+export interface OrderParcel {
+  orderNo: string;
+  /** The weights the confirm gave; null when it gave none. */
+  weights: ParcelWeights | null;
+  /** The order's products as catalogued then: what its declaration describes. */
+  products: ProductData[];
+  recordedAt: Date;
+}
+
 export interface OrdersStore {
   findOrder(orderNo: string): Promise<OrderRecord | null>;
   insertOrder(order: OrderRecord): Promise<'inserted' | 'duplicate'>;
   findHold(orderNo: string): Promise<HoldRecord | null>;
   insertHold(hold: HoldRecord): Promise<'inserted' | 'duplicate'>;
   deleteHold(orderNo: string): Promise<void>;
+  findParcel(orderNo: string): Promise<OrderParcel | null>;
+  /** Inserts once: a parcel already recorded for the order stays ('duplicate'). */
+  insertParcel(parcel: OrderParcel): Promise<'inserted' | 'duplicate'>;
   setHoldDue(orderNo: string, dueAt: Date): Promise<void>;
   /** Moves every order and hold still keyed by its identity onto `personKey`; how many orders changed. */
   assignPersonKey(identityId: string, personKey: string): Promise<number>;

@@ -5,6 +5,7 @@ import type { FieldCipher } from '../crypto/field-cipher-types';
 import type { RouteDefinition } from '../http/route';
 import type { IdentityDirectory } from '../identities/identity-directory';
 import type { Logger } from '../logger';
+import type { ProductCatalogue } from '../products/products-types';
 import { createCheckoutService } from './checkout-service';
 import { createCustomsQuotaSimulator, type CustomsQuotaQuery } from './customs-quota';
 import { createLedgerService } from './ledger-service';
@@ -34,6 +35,8 @@ export interface QuotaModuleDeps {
   directory: IdentityDirectory;
   fieldCipher: FieldCipher;
   accessLog: AccessLog;
+  /** Products: verify taxes by their categories, confirm needs every SKU's. */
+  catalogue: ProductCatalogue;
   logger: Logger;
   clock?: () => Date;
   /** Replaces the configured customs quota connector (tests, or a real connector later). */
@@ -44,7 +47,7 @@ export function createQuotaModule(
   deps: QuotaModuleDeps,
   config: Pick<Config, 'quota'>,
 ): QuotaModule {
-  const { directory, fieldCipher, accessLog, logger } = deps;
+  const { directory, fieldCipher, accessLog, catalogue, logger } = deps;
   const clock = deps.clock ?? (() => new Date());
   const holdMs = config.quota.holdMinutes * 60_000;
   const policy = loadPolicy(config.quota.policyFile);
@@ -57,6 +60,7 @@ export function createQuotaModule(
     ordersStore,
     ledger,
     policy,
+    catalogue,
     directory,
     fieldCipher,
     accessLog,
@@ -68,6 +72,7 @@ export function createQuotaModule(
     ordersStore,
     ledger,
     policy,
+    catalogue,
     fieldCipher,
     logger,
     clock,

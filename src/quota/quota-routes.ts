@@ -16,6 +16,8 @@ import {
   PHONE_MAX_CHARS,
   phoneProblem,
 } from '../identities/personal-fields';
+import { positiveDecimal, toScaled } from '../products/exact-decimal';
+import type { ParcelWeights } from '../products/products-types';
 import type { CheckoutService } from './checkout-service';
 import type { OrderLifecycleService } from './order-lifecycle-service';
 import type { ReturnLine } from './order-returns';
@@ -68,7 +70,7 @@ function verifySchema(policy: CbecPolicy) {
     items: Joi.array()
       .items(
         Joi.object({
-          sku: identifier(/^[A-Za-z0-9._-]{1,64}$/).required(),
+          sku: identifier(SKU).required().description('At most 30 characters (CEB621 itemNo)'),
           name: clearText(200).required(),
           qty: integerField().min(1).max(9999).required(),
           unitPriceFen: fen.required(),
@@ -98,7 +100,12 @@ function verifySchema(policy: CbecPolicy) {
         })
         .description(PHONE_DESCRIPTION)
         .required(),
-      address: Joi.string().trim().min(1).max(300).required(),
+      address: Joi.string()
+        .trim()
+        .min(1)
+        .max(200)
+        .required()
+        .description('At most 200 characters (CEB621 consigneeAddress)'),
     }).required(),
     customsCode: partnerCode().required().description("The customs broker's partner code"),
     carrierCode: partnerCode().required().description("The carrier's partner code"),
@@ -149,13 +156,7 @@ export function quotaRoutes({
 }): RouteDefinition[] {
   return [
     verifyRoute(checkout, policy),
-    transitionRoute({
-      action: 'confirm',
-      summary: 'Payment done: the reservation becomes used quota; declaration and shipment READY',
-      status: 'CONFIRMED',
-      description: 'Confirmed',
-      move: (orderNo) => lifecycle.confirm(orderNo),
-    }),
+    confirmRoute(lifecycle),
     transitionRoute({
       action: 'cancel',
       summary: 'Cancel before customs accepted the declaration; releases the quota',
@@ -196,9 +197,50 @@ function verifyRoute(checkout: CheckoutService, policy: CbecPolicy): RouteDefini
   });
 }
 
+/** The parcel's weights: gross (with packaging) can never be below net. */
+const parcelBody = Joi.object<{ parcel?: ParcelWeights }>({
+  parcel: Joi.object<ParcelWeights>({
+    grossWeightKg: positiveDecimal().required(),
+    netWeightKg: positiveDecimal().required(),
+  })
+    .custom((parcel: ParcelWeights, helpers) =>
+      toScaled(parcel.grossWeightKg)! < toScaled(parcel.netWeightKg)!
+        ? helpers.error('any.invalid', { safeMessage: 'grossWeightKg must be >= netWeightKg' })
+        : parcel,
+    )
+    .description(
+      'The weighed parcel in kg (CEB621 grossWeight, netWeight). Default: net = the sum of qty x netWeightKg of the catalogued products, gross = net',
+    ),
+});
+
+/** POST /v1/orders/:orderNo/confirm: payment done; every SKU must be catalogued. */
+function confirmRoute(lifecycle: OrderLifecycleService): RouteDefinition {
+  return route({
+    method: 'post',
+    path: '/v1/orders/:orderNo/confirm',
+    summary: 'Payment done: the reservation becomes used quota; declaration and shipment READY',
+    tag: TAG,
+    roles: ROLES,
+    params: orderParams,
+    body: parcelBody,
+    bodyOptional: true,
+    responses: {
+      200: { description: 'Confirmed', schema: statusView('CONFIRMED') },
+      ...transitionErrors,
+      422: {
+        description:
+          'PRODUCT_DATA_MISSING: an item is not catalogued (details name each line, items.<i>.sku); nothing changed',
+      },
+    },
+    async handler(_req, res, { input }) {
+      res.json(await lifecycle.confirm(input.params.orderNo, input.body.parcel ?? null));
+    },
+  });
+}
+
 /** POST /v1/orders/:orderNo/<action>: one lifecycle step, answered with the new status. */
 function transitionRoute(step: {
-  action: 'confirm' | 'cancel' | 'return';
+  action: 'cancel' | 'return';
   summary: string;
   status: string;
   description: string;
@@ -223,7 +265,8 @@ function transitionRoute(step: {
   });
 }
 
-const SKU = /^[A-Za-z0-9._-]{1,64}$/;
+/** A SKU is the CEB621 itemNo: at most 30 characters. */
+const SKU = /^[A-Za-z0-9._-]{1,30}$/;
 /** A payer's id number: checked as the buyer's was (blind index), so only its shape here. */
 const EIGHTEEN_CHARACTERS = /^\d{17}[\dXx]$/;
 

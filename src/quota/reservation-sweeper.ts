@@ -5,7 +5,7 @@ import { decideClosing, decideExpiry } from './ledger-decisions';
 import type { LedgerService } from './ledger-service';
 import { RETRY_AFTER_MS, type OrderListeners } from './order-listeners';
 import { moveOrder } from './order-transitions';
-import { lifecycleView } from './order-view';
+import { loadLifecycleView } from './order-view';
 import type { HoldRecord, OrderRecord, OrdersStore } from './orders-types';
 
 /**
@@ -155,7 +155,7 @@ async function redrive(
   // A confirm or cancel may still be running its listeners: give it time.
   if (await tooEarly(deps, hold, now, entry.at.getTime() + RETRY_AFTER_MS)) return 'later';
   if (!order) return 'cleared';
-  const view = lifecycleView(order, entry);
+  const view = await loadLifecycleView(deps.ordersStore, order, entry);
   if (entry.status === 'CONFIRMED') await deps.listeners.emit('confirmed', view);
   if (entry.status === 'CANCELLED') await deps.listeners.emit('cancelled', view);
   return 'redriven';

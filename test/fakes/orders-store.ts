@@ -1,4 +1,9 @@
-import type { HoldRecord, OrderRecord, OrdersStore } from '../../src/quota/orders-types';
+import type {
+  HoldRecord,
+  OrderParcel,
+  OrderRecord,
+  OrdersStore,
+} from '../../src/quota/orders-types';
 
 /**
  * An in-memory OrdersStore for unit tests: insert-only orders and holds keyed
@@ -7,11 +12,13 @@ import type { HoldRecord, OrderRecord, OrdersStore } from '../../src/quota/order
 export interface FakeOrdersStore extends OrdersStore {
   orders: Map<string, OrderRecord>;
   holds: Map<string, HoldRecord>;
+  parcels: Map<string, OrderParcel>;
 }
 
 export function createFakeOrdersStore(): FakeOrdersStore {
   const orders = new Map<string, OrderRecord>();
   const holds = new Map<string, HoldRecord>();
+  const parcels = new Map<string, OrderParcel>();
 
   function insertOnce<T>(map: Map<string, T>, orderNo: string, value: T) {
     if (map.has(orderNo)) return 'duplicate' as const;
@@ -22,6 +29,7 @@ export function createFakeOrdersStore(): FakeOrdersStore {
   return {
     orders,
     holds,
+    parcels,
     async findOrder(orderNo) {
       const found = orders.get(orderNo);
       return found ? structuredClone(found) : null;
@@ -38,6 +46,13 @@ export function createFakeOrdersStore(): FakeOrdersStore {
     },
     async deleteHold(orderNo) {
       holds.delete(orderNo);
+    },
+    async findParcel(orderNo) {
+      const found = parcels.get(orderNo);
+      return found ? structuredClone(found) : null;
+    },
+    async insertParcel(parcel) {
+      return insertOnce(parcels, parcel.orderNo, parcel);
     },
     async setHoldDue(orderNo, dueAt) {
       const hold = holds.get(orderNo);

@@ -13,6 +13,7 @@ import { createLedgerService } from '../../src/quota/ledger-service';
 import type { LedgerStore } from '../../src/quota/ledger-store';
 import { createOrderLifecycleService } from '../../src/quota/order-lifecycle-service';
 import type { OrdersStore, VerifyRequest } from '../../src/quota/orders-types';
+import type { ProductCatalogue } from '../../src/products/products-types';
 import { loadPolicy } from '../../src/quota/policy';
 import type { TestApp } from './test-app';
 import { randomPerson, registration, type Person } from './identity-fixtures';
@@ -181,7 +182,8 @@ export function inMemoryCheckout(options: { customsRemainingFen?: number } = {})
   const ledger = createLedgerService({ ledgerStore, policy });
   const fieldCipher = createFakeFieldCipher();
   const clock = () => world.now;
-  const deps = { ordersStore, ledger, policy, fieldCipher, clock, holdMs: 30 * 60_000 };
+  const catalogue = everySkuCatalogued;
+  const deps = { ordersStore, ledger, policy, catalogue, fieldCipher, clock, holdMs: 30 * 60_000 };
   const checkout = createCheckoutService({
     ...deps,
     directory: fakeDirectory,
@@ -293,3 +295,59 @@ function createFakeFieldCipher(): FieldCipher {
     },
   };
 }
+
+/** A valid `PUT /v1/products/{sku}` body: general goods, one bottle of 0.5 kg. */
+export function productBody(overrides: Record<string, unknown> = {}) {
+  return {
+    name: '保湿面霜',
+    hsCode: '3304990099',
+    category: 'general',
+    spec: '50ml/瓶',
+    originCountry: '116',
+    unit: '142',
+    legalUnit: '035',
+    legalQtyPerUnit: '0.05',
+    netWeightKg: '0.5',
+    ...overrides,
+  };
+}
+
+/** Catalogues every SKU through the API (a valid product each), so their orders can be confirmed. */
+export async function catalogue(
+  t: TestApp,
+  key: string,
+  skus: readonly string[],
+  overrides: Record<string, unknown> = {},
+): Promise<void> {
+  for (const sku of new Set(skus)) {
+    const response = await t
+      .http()
+      .put(`/v1/products/${encodeURIComponent(sku)}`)
+      .set(auth(key))
+      .send(productBody(overrides));
+    if (response.status !== 200 && response.status !== 201) {
+      throw new Error(`cataloguing ${sku} failed: ${response.status}`);
+    }
+  }
+}
+
+/** The in-memory checkout's catalogue: every SKU is a general good of 0.5 kg. */
+const everySkuCatalogued: ProductCatalogue = {
+  async findMany(skus) {
+    const updatedAt = new Date('2026-01-01T00:00:00Z');
+    return new Map(
+      skus.map((sku) => [
+        sku,
+        {
+          ...productBody(),
+          sku,
+          secondUnit: null,
+          secondQtyPerUnit: null,
+          barCode: null,
+          itemRecordNo: null,
+          updatedAt,
+        },
+      ]),
+    );
+  },
+};

@@ -7,6 +7,7 @@ import forge from 'node-forge';
 import type { Test } from 'supertest';
 import {
   auth,
+  catalogue,
   orderBody,
   registerBuyer,
   transition,
@@ -156,6 +157,25 @@ export function ecCertificatePem(dir: string): string {
  * Orders confirmed through the real checkout API, and raw-byte access to
  * partner responses (signatures cover the exact bytes).
  */
+/** CEB621_DEFAULTS of a configured deployment: every platform-wide code the message needs. */
+export const CEB621_TEST_DEFAULTS = {
+  head: {
+    portCode: '2244',
+    customsCode: '2244',
+    ebpCode: 'EBP0000001',
+    ebpName: 'Example Mall',
+    ebcCode: 'EBC0000001',
+    ebcName: 'Example Shop',
+    logisticsName: 'SF Express',
+    assureCode: 'EBP0000001',
+    agentName: 'Broker One',
+    tradeMode: '1210',
+    trafMode: '5',
+    country: '116',
+  },
+  baseTransfer: { copCode: 'COP0000001', copName: 'Example Mall', dxpId: 'DXPENT0000000001' },
+};
+
 export interface ConfirmedOrder {
   buyer: Buyer;
   orderNo: string;
@@ -176,6 +196,8 @@ export async function confirmedOrder(
     freightFen?: number;
     insuranceFen?: number;
     confirm?: boolean;
+    /** false: the carrier gives no waybill, so the declaration is not lodged (default: given). */
+    waybill?: boolean;
   } = {},
 ): Promise<ConfirmedOrder> {
   const buyer = await registerBuyer(t, checkoutKey);
@@ -199,10 +221,47 @@ export async function confirmedOrder(
     throw new Error(`verify did not approve: ${verified.status}`);
   }
   if (options.confirm !== false) {
+    await catalogue(
+      t,
+      checkoutKey,
+      body.items.map((item) => item.sku),
+    );
     const confirmed = await transition(t, checkoutKey, body.orderNo, 'confirm');
     if (confirmed.status !== 200) throw new Error(`confirm failed: ${confirmed.status}`);
+    if (options.waybill !== false) await giveWaybill(t, body.carrierCode, body.orderNo);
   }
   return { buyer, orderNo: body.orderNo, consignee, taxableFen: verified.body.tax.taxableFen };
+}
+
+const carrierKeys = new WeakMap<TestApp, Map<string, string>>();
+
+/** A carrier client of `carrierCode`, registered once per app. */
+export async function carrierKey(t: TestApp, carrierCode: string): Promise<string> {
+  const keys = carrierKeys.get(t) ?? new Map<string, string>();
+  carrierKeys.set(t, keys);
+  const known = keys.get(carrierCode);
+  if (known) return known;
+  const { apiKey } = await t.clientKey('carrier', carrierCode);
+  keys.set(carrierCode, apiKey);
+  return apiKey;
+}
+
+/** A waybill number for an order: letters and digits, never phone-shaped. */
+export const waybillFor = (orderNo: string) => `WB${orderNo.replace(/[^A-Za-z0-9]/g, '')}`;
+
+/** The carrier accepts the order's shipment with a waybill: its declaration is then lodged. */
+export async function giveWaybill(t: TestApp, carrierCode: string, orderNo: string) {
+  const key = await carrierKey(t, carrierCode);
+  // Found in the database, not pulled: a pull would disclose the consignee to the carrier
+  // and add access-log events and receipts the calling test did not ask for.
+  const shipment = await t.connection.collection('shipments').findOne({ orderNo });
+  if (!shipment) throw new Error('no shipment for the order');
+  const response = await t
+    .http()
+    .post(`/v1/shipments/${shipment.id as string}/ack`)
+    .set(auth(key))
+    .send({ status: 'ACCEPTED', logisticsNo: waybillFor(orderNo) });
+  if (response.status !== 200) throw new Error(`waybill ack failed: ${response.status}`);
 }
 
 export interface RawResponse {

@@ -23,7 +23,9 @@ const RANDOM_TOKEN = /[A-Za-z0-9_-]{22,}/g;
 const NON_PERSONAL_TEXT: Record<string, RegExp> = {
   clients: /^name$/,
   orders: /^items\.\*\.(name|category)$/,
-  declarations: /^goods\.\*\.name$/,
+  declarations: /^goods\.\*\.(name|product\.name|product\.spec)$/,
+  products: /^(name|spec)$/,
+  order_parcels: /^products\.\*\.(name|spec)$/,
 };
 
 export interface PlaintextFinding {
