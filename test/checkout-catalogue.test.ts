@@ -183,6 +183,39 @@ describe('confirm and the catalogue', () => {
   );
 });
 
+describe('a single piece above RMB 5,000, taxed in full', () => {
+  it.each([
+    // 600,000 fen at the product's 20% MFN tariff: tariff 120,000; CT 720,000 / 0.9 x 0.1 = 80,000;
+    // VAT (720,000 + 80,000) x 0.13 = 104,000.
+    ['its HS code tariff when catalogued', '0.2', [120000, 80000, 104000]],
+    // No tariff catalogued: the category's placeholder (jewellery 8%): tariff 48,000;
+    // CT 648,000 / 0.9 x 0.1 = 72,000; VAT 720,000 x 0.13 = 93,600.
+    ['the category rate when not', undefined, [48000, 72000, 93600]],
+  ])('when it is a jade bracelet, then it pays %s', async (_label, tariffRate, taxes) => {
+    const sku = `JADE-T-${tariffRate ?? 'NONE'}`.replace('.', '');
+    await catalogue(t, key, [sku], {
+      name: '和田玉手镯',
+      hsCode: '7116200000',
+      category: 'jewellery-jade',
+      spec: '内径58mm',
+      unit: '007',
+      legalUnit: '036',
+      legalQtyPerUnit: '45.5',
+      netWeightKg: '0.0455',
+      ...(tariffRate ? { tariffRate } : {}),
+    });
+    const owner = await registerBuyer(t, key);
+    const response = await verify(
+      t,
+      key,
+      orderBody(owner, { items: [{ sku, qty: 1, unitPriceFen: 600000 }] }),
+    ).expect(200);
+    expect(response.body.decision).toBe('APPROVED');
+    const [tariffFen, consumptionTaxFen, vatFen] = taxes as number[];
+    expect(response.body.tax).toMatchObject({ tariffFen, consumptionTaxFen, vatFen });
+  });
+});
+
 it('when every test above has run, then nothing personal is stored in plaintext', async () => {
   await expectNothingStoredInPlaintext(t.connection);
 });

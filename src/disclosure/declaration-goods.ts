@@ -11,7 +11,10 @@ import type { Ceb621GoodsLine, GoodsLine } from './ceb621-xml';
  */
 
 /** A line's product data, as CEB621 needs it (`name` is the declared gname). */
-export type DeclaredProduct = Omit<ProductData, 'sku' | 'category' | 'netWeightKg' | 'updatedAt'>;
+export type DeclaredProduct = Omit<
+  ProductData,
+  'sku' | 'category' | 'netWeightKg' | 'tariffRate' | 'updatedAt'
+>;
 
 export interface DeclaredGoodsLine extends GoodsLine {
   /** Null on declarations made before the catalogue existed: no CEB621 can be built for them. */

@@ -61,6 +61,11 @@ function productSchema(categories: string[]) {
       'Record number in the account book (CEB621 itemRecordNo)',
     ),
     netWeightKg: positiveDecimal().required(),
+    tariffRate: Joi.string()
+      .pattern(/^(0(\.\d{1,4})?|1(\.0{1,4})?)$/)
+      .description(
+        "The HS code's MFN import tariff as a decimal (0.08 for 8%): a single piece above the per-order limit is taxed in full with it; absent: the category's rate",
+      ),
   });
 }
 
@@ -79,6 +84,7 @@ const productView = Joi.object({
   barCode: Joi.string().allow(null),
   itemRecordNo: Joi.string().allow(null),
   netWeightKg: Joi.string().description('Exact decimal, canonical form ("0.5")'),
+  tariffRate: Joi.string().allow(null),
   updatedAt: Joi.string().isoDate(),
 });
 

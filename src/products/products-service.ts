@@ -47,6 +47,7 @@ function productData(sku: string, input: ProductInput, now: Date): ProductData {
     barCode: input.barCode ?? null,
     itemRecordNo: input.itemRecordNo ?? null,
     netWeightKg: input.netWeightKg,
+    tariffRate: input.tariffRate ?? null,
     updatedAt: now,
   };
 }

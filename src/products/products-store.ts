@@ -28,6 +28,7 @@ const productSchema = new Schema<ProductDocument>(
     barCode: { type: String, default: null },
     itemRecordNo: { type: String, default: null },
     netWeightKg: { type: String, required: true },
+    tariffRate: { type: String, default: null },
     updatedAt: { type: Date, required: true },
   },
   { collection: 'products', versionKey: false },
@@ -49,6 +50,7 @@ function toProduct({ _id, ...rest }: ProductDocument): ProductData {
     barCode: rest.barCode ?? null,
     itemRecordNo: rest.itemRecordNo ?? null,
     netWeightKg: rest.netWeightKg,
+    tariffRate: rest.tariffRate ?? null,
     updatedAt: rest.updatedAt,
   };
 }

@@ -35,6 +35,11 @@ export interface ProductData {
   itemRecordNo: string | null;
   /** Net weight of one declared unit in kg, exact decimal. */
   netWeightKg: string;
+  /**
+   * The HS code's MFN import tariff, as a decimal (`"0.08"`), for a single
+   * piece taxed in full above the per-order limit; null: the category's rate.
+   */
+  tariffRate: string | null;
   updatedAt: Date;
 }
 
@@ -53,6 +58,7 @@ export interface ProductInput {
   barCode?: string;
   itemRecordNo?: string;
   netWeightKg: string;
+  tariffRate?: string;
 }
 
 /** A parcel's weights in kg, exact decimals (CEB621 InventoryHead grossWeight, netWeight). */

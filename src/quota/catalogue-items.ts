@@ -22,11 +22,14 @@ export function withCatalogueCategories(
 ): OrderItem[] {
   const details: ErrorDetail[] = [];
   const resolved = items.map((item, index) => {
-    const category = products.get(item.sku)?.category ?? item.category;
+    const product = products.get(item.sku);
+    const category = product?.category ?? item.category;
     if (volumeTaxedCategories.includes(category) && item.volumeMl === undefined) {
       details.push({ path: `items.${index}.volumeMl`, message: 'is required for this category' });
     }
-    return category === item.category ? item : { ...item, category };
+    const tariffRate = product?.tariffRate ?? undefined;
+    if (category === item.category && !tariffRate) return item;
+    return { ...item, category, ...(tariffRate ? { tariffRate } : {}) };
   });
   if (details.length > 0) throw new ValidationFailed(details);
   return resolved;

@@ -44,6 +44,8 @@ export interface OrderItem {
    * (spirits: 0.5 yuan per 500 ml on top of the ad valorem rate); optional otherwise.
    */
   volumeMl?: number;
+  /** The catalogued product's MFN tariff (decimal), used only when the piece is taxed in full. */
+  tariffRate?: string;
 }
 
 /** An order line as other capabilities see it: with its catalogued customs data once confirmed. */

@@ -1,5 +1,5 @@
 import type { OrderItem, TaxBreakdown } from './order-lifecycle-types';
-import { divide, fromInteger, multiply, ZERO } from './money';
+import { divide, fromInteger, multiply, parseDecimal, ZERO } from './money';
 import { PolicyError, type CategoryRates, type CbecPolicy } from './policy';
 import { computeTax, type CategoryValue } from './tax';
 import { beijingYear } from '../beijing-time';
@@ -50,7 +50,11 @@ export function evaluateOrder(policy: CbecPolicy, order: OrderMoney): OrderFigur
     perOrderLimitFen: perOrderFen,
     overPerOrderLimit: overLimit && !singlePiece,
     singleItemException: overLimit && singlePiece,
-    tax: computeTax(taxableFen, apportion(policy, order, goodsValueFen, taxableFen), mode),
+    tax: computeTax(
+      taxableFen,
+      withProductTariff(apportion(policy, order, goodsValueFen, taxableFen), order, mode),
+      mode,
+    ),
     quotaYear: beijingYear(order.verifiedAt),
   };
 }
@@ -91,6 +95,20 @@ function apportion(
     volumeMl: 0,
   };
   return [...parts, freight];
+}
+
+/**
+ * A single piece taxed in full pays its HS code's tariff when the catalogue
+ * has it; the category's rate is the fallback. Within the limits the tariff is 0.
+ */
+function withProductTariff(
+  parts: CategoryValue[],
+  order: OrderMoney,
+  mode: { kind: 'full' | 'within-limits' },
+): CategoryValue[] {
+  const tariffRate = order.items.length === 1 ? order.items[0]!.tariffRate : undefined;
+  if (mode.kind !== 'full' || !tariffRate || parts.length !== 1) return parts;
+  return [{ ...parts[0]!, rates: { ...parts[0]!.rates, tariff: parseDecimal(tariffRate) } }];
 }
 
 /** One piece's volume where its rates tax volume; the request schema requires it there. */

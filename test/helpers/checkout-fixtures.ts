@@ -343,6 +343,7 @@ const everySkuCatalogued: ProductCatalogue = {
           sku,
           secondUnit: null,
           secondQtyPerUnit: null,
+          tariffRate: null,
           barCode: null,
           itemRecordNo: null,
           updatedAt,
