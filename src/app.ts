@@ -1,6 +1,7 @@
 import express from 'express';
 import helmet from 'helmet';
 import type { Connection } from 'mongoose';
+import type { Metric } from 'prom-client';
 import { createAccessLog } from './audit/access-log';
 import { createClientsModule } from './clients/clients-module';
 import type { Config } from './config';
@@ -21,6 +22,8 @@ import type { Logger } from './logger';
 import { createIdentitiesModule } from './identities/identities-module';
 import type { IdentityDirectory } from './identities/identity-directory';
 import { opsRoutes, type Readiness } from './ops/ops-routes';
+import { createPrivacyRequestsModule } from './privacy-requests/privacy-requests-module';
+import type { OverdueCheck } from './privacy-requests/privacy-requests-types';
 import { createProductsModule } from './products/products-module';
 import type { OrderLifecycleService } from './quota/order-lifecycle-service';
 import {
@@ -28,6 +31,7 @@ import {
   type MigrationOptions,
   type MigrationReport,
 } from './quota/person-ledger-migration';
+import { createPersonRecords } from './quota/person-records';
 import { createQuotaModule } from './quota/quota-module';
 
 export interface AppDeps {
@@ -50,6 +54,8 @@ interface Module {
   start?(): void | Promise<void>;
   isReady?(): Promise<boolean>;
   stop?(): Promise<void>;
+  /** Metrics the module keeps, registered on the app's registry. */
+  metrics?: Metric[];
 }
 
 export interface BuiltApp {
@@ -68,6 +74,8 @@ export interface BuiltApp {
     pending(): Promise<number>;
     run(options: MigrationOptions): Promise<MigrationReport>;
   };
+  /** The overdue check of privacy requests, run at a chosen time (tests). */
+  privacyRequests: { checkOverdue(now: Date): Promise<OverdueCheck> };
 }
 
 export function createApp(deps: AppDeps): BuiltApp {
@@ -85,6 +93,7 @@ export function createApp(deps: AppDeps): BuiltApp {
     identityDirectory: capabilities.identityDirectory,
     orderLifecycle: capabilities.orderLifecycle,
     quotaMigration: capabilities.quotaMigration,
+    privacyRequests: capabilities.privacyRequests,
     async start() {
       for (const module of modules) await module.ensureIndexes?.();
       for (const module of modules) await module.start?.();
@@ -107,8 +116,19 @@ function createCapabilities({ config, connection, logger, clock, maintenance }: 
   const crypto = createCryptoModule({ connection, logger }, config);
   // Disclosure writes a receipt per disclosure and the identities export lists them: one store for both.
   const receipts = createReceiptsStore(connection);
+  // The export reads the person's orders and quota (checkout's collections) and who received their data.
+  const personRecords = createPersonRecords(
+    { connection, fieldCipher: crypto.fieldCipher, clock },
+    config,
+  );
   const identities = createIdentitiesModule(
-    { connection, crypto, accessLog, disclosureReceipts: receipts },
+    {
+      connection,
+      crypto,
+      accessLog,
+      disclosureReceipts: receipts,
+      exportSources: { ...personRecords, partners: clients.partnerProfiles },
+    },
     config,
   );
   const identityDirectory = identities.directory;
@@ -126,11 +146,16 @@ function createCapabilities({ config, connection, logger, clock, maintenance }: 
     },
     config,
   );
+  // A withdrawn consent releases the identity's unpaid reservations.
+  identities.onConsentWithdrawn((identityId, at) =>
+    quota.lifecycle.releaseOpenReservations(identityId, at),
+  );
   // Declarations and shipments: created from confirmed orders, disclosed to brokers and carriers.
   const disclosure = createDisclosureModule(
     {
       connection,
       clients: clients.partnerCertificates,
+      partners: clients.partnerProfiles,
       orders: quota.lifecycle,
       identities: identityDirectory,
       accessLog,
@@ -139,6 +164,8 @@ function createCapabilities({ config, connection, logger, clock, maintenance }: 
     },
     config,
   );
+  // The register of a person's requests (access, deletion, ...) and the overdue alert.
+  const privacyRequests = createPrivacyRequestsModule({ connection, logger, clock }, config);
   const quotaMigration = {
     pending: () => identities.personRefs.pending(),
     run: (options: MigrationOptions) =>
@@ -180,6 +207,7 @@ function createCapabilities({ config, connection, logger, clock, maintenance }: 
       products,
       quota,
       disclosure,
+      privacyRequests,
       personKeys,
     ] as Module[],
     clients,
@@ -188,6 +216,7 @@ function createCapabilities({ config, connection, logger, clock, maintenance }: 
     identityDirectory,
     orderLifecycle: quota.lifecycle,
     quotaMigration,
+    privacyRequests,
   };
 }
 
@@ -222,6 +251,9 @@ function createHttpApp(
   access: Pick<RouterDeps, 'authenticate' | 'recordDenied'>,
 ): express.Express {
   const metrics = createMetrics();
+  for (const metric of modules.flatMap((m) => m.metrics ?? [])) {
+    metrics.registry.registerMetric(metric);
+  }
   const routes: RouteDefinition[] = [];
   const openApi = () => buildOpenApi(routes);
   routes.push(...opsRoutes(readiness, metrics, openApi), ...modules.flatMap((m) => m.routes));

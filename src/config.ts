@@ -60,6 +60,8 @@ export interface Config {
       simulatorFailure: 'none' | 'error' | 'hang';
     };
   };
+  /** The register of a person's requests: how often overdue ones are counted and alerted. */
+  privacyRequests: { checkIntervalMs: number };
 }
 
 /** Known only outside production, so a dev machine starts with no setup. */
@@ -130,6 +132,7 @@ const schema = Joi.object({
   CUSTOMS_QUOTA_SIM_USED_FEN: Joi.number().integer().min(0).max(100000000).default(0),
   CUSTOMS_QUOTA_SIM_LATENCY_MS: Joi.number().integer().min(0).max(60000).default(0),
   CUSTOMS_QUOTA_SIM_FAILURE: Joi.string().valid('none', 'error', 'hang').default('none'),
+  PRIVACY_REQUESTS_CHECK_INTERVAL_MS: Joi.number().integer().min(1000).max(86400000).default(60000),
 }).unknown(true);
 
 export class ConfigError extends Error {}
@@ -191,6 +194,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
         simulatorFailure: value.CUSTOMS_QUOTA_SIM_FAILURE,
       },
     },
+    privacyRequests: { checkIntervalMs: value.PRIVACY_REQUESTS_CHECK_INTERVAL_MS },
   };
 }
 

@@ -27,7 +27,11 @@ describe('the orderedAt window', () => {
 });
 
 describe('eligibility', () => {
-  const verified = { verificationStatus: 'VERIFIED' as const, consentRecorded: true };
+  const verified = {
+    verificationStatus: 'VERIFIED' as const,
+    consentRecorded: true,
+    consentWithdrawn: false,
+  };
 
   it('when the buyer is verified, consented, pays and the order is within the limit, then no reasons', () => {
     expect(eligibilityReasons(verified, true, { overPerOrderLimit: false })).toEqual([]);
@@ -35,7 +39,7 @@ describe('eligibility', () => {
 
   it('when everything fails, then every reason is listed in the contract order', () => {
     const reasons = eligibilityReasons(
-      { verificationStatus: 'MISMATCH', consentRecorded: false },
+      { verificationStatus: 'MISMATCH', consentRecorded: false, consentWithdrawn: false },
       false,
       { overPerOrderLimit: true },
     );
@@ -45,6 +49,13 @@ describe('eligibility', () => {
       'PAYER_MISMATCH',
       'SINGLE_LIMIT_EXCEEDED',
     ]);
+  });
+
+  it('when the buyer withdrew consent, then CONSENT_WITHDRAWN', () => {
+    const reasons = eligibilityReasons({ ...verified, consentWithdrawn: true }, true, {
+      overPerOrderLimit: false,
+    });
+    expect(codes(reasons)).toEqual(['CONSENT_WITHDRAWN']);
   });
 
   it('when the national check never completed, then IDENTITY_NOT_VERIFIED', () => {
@@ -114,7 +125,7 @@ describe('the verify answer', () => {
 
   it('when a rule refused the order, then only its reasons are given, not ANNUAL_LIMIT_EXCEEDED', () => {
     const reasons = eligibilityReasons(
-      { verificationStatus: 'VERIFIED', consentRecorded: true },
+      { verificationStatus: 'VERIFIED', consentRecorded: true, consentWithdrawn: false },
       false,
       { overPerOrderLimit: false },
     );

@@ -1,5 +1,5 @@
 import { partnerKeyPair } from './helpers/disclosure-fixtures';
-import { ADMIN_KEY, createTestApp, type TestApp } from './helpers/test-app';
+import { ADMIN_KEY, createTestApp, DEFAULT_PARTNER, type TestApp } from './helpers/test-app';
 import { expectNothingStoredInPlaintext } from './helpers/plaintext-scan';
 import { auth } from './helpers/auth';
 
@@ -15,13 +15,22 @@ describe('POST /v1/clients', () => {
       .http()
       .post('/v1/clients')
       .set(auth(ADMIN_KEY))
-      .send({ name: 'SF Express', role: 'carrier', partnerCode: 'SF' })
+      .send({
+        name: 'SF Express',
+        role: 'carrier',
+        partnerCode: 'SF',
+        jurisdiction: 'CN',
+        contact: 'privacy@sf.example',
+      })
       .expect(201);
     expect(response.body).toEqual({
       id: expect.any(String),
       name: 'SF Express',
       role: 'carrier',
       partnerCode: 'SF',
+      jurisdiction: 'CN',
+      crossBorderBasis: null,
+      contact: 'privacy@sf.example',
       apiKey: expect.stringMatching(/^cik_[A-Za-z0-9_-]{43}$/),
     });
   });
@@ -37,7 +46,7 @@ describe('POST /v1/clients', () => {
       .http()
       .post('/v1/clients')
       .set(auth(ADMIN_KEY))
-      .send({ name: 'Broker', role: 'customs' })
+      .send({ name: 'Broker', role: 'customs', ...DEFAULT_PARTNER })
       .expect(400);
     expect(response.body.error.code).toBe('VALIDATION_FAILED');
     expect(response.body.error.details).toEqual([{ path: 'partnerCode', message: 'is required' }]);
@@ -100,7 +109,7 @@ describe('partner codes travel in clear', () => {
         .http()
         .post('/v1/clients')
         .set(auth(ADMIN_KEY))
-        .send({ name: 'Broker', role: 'customs', partnerCode: code })
+        .send({ name: 'Broker', role: 'customs', partnerCode: code, ...DEFAULT_PARTNER })
         .expect(400);
       expect(response.body.error).toMatchObject({
         code: 'VALIDATION_FAILED',

@@ -12,7 +12,7 @@ import {
   waybillFor,
   CEB621_TEST_DEFAULTS,
 } from './helpers/disclosure-fixtures';
-import { ADMIN_KEY, createTestApp, type TestApp } from './helpers/test-app';
+import { ADMIN_KEY, createTestApp, DEFAULT_PARTNER, type TestApp } from './helpers/test-app';
 import { expectNothingStoredInPlaintext } from './helpers/plaintext-scan';
 
 let t: TestApp;
@@ -628,8 +628,12 @@ describe('receipts and the access log', () => {
         at: expect.any(String),
         partnerCode: 'BROKER1',
         role: 'customs',
+        recipient: { name: 'customs client', contact: DEFAULT_PARTNER.contact },
         fields,
         purpose: 'customs-clearance',
+        legalBasis: expect.stringContaining('art. 13(3) legal obligation'),
+        orderNo: order.orderNo,
+        country: 'CN',
       });
     }
 

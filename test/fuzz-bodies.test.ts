@@ -42,6 +42,7 @@ const CLEAR_TEXT_FIELDS: Record<string, readonly string[]> = {
   'POST /v1/identities': ['consent.policyVersion'],
   'POST /v1/declarations/{declarationId}/ack': ['returnInfo'],
   'PUT /v1/products/{sku}': ['name', 'spec'],
+  'POST /v1/privacy-requests/{requestId}/answer': ['note'],
 };
 
 let t: TestApp;
@@ -70,6 +71,13 @@ beforeAll(async () => {
   existing.orderNo = order.orderNo;
   existing.declarationId = JSON.parse(declarations.text).items[0]?.declarationId;
   existing.shipmentId = JSON.parse(shipments.text).items[0]?.shipmentId;
+  const privacyRequest = await t
+    .http()
+    .post('/v1/privacy-requests')
+    .set(auth(keys.checkout))
+    .send({ identityId: order.buyer.identityId, kind: 'ACCESS' })
+    .expect(201);
+  existing.requestId = privacyRequest.body.requestId;
   // Planted where a body must carry personal data, so valid bodies carry it too.
   Object.assign(known, {
     name: PLANTED.name,

@@ -40,6 +40,7 @@ describe('IdentityDirectory (for checkout and disclosure)', () => {
       userId: person.userId,
       verificationStatus: 'VERIFIED',
       consentRecorded: true,
+      consentWithdrawn: false,
     });
     expect(buyer!.personRef).not.toContain(person.idNumber);
   });
@@ -177,8 +178,24 @@ describe('identities service with its access log and disclosure receipts', () =>
     const disclosureReceipts = {
       listForIdentity: async (identityId: string) => receipts.get(identityId) ?? [],
     };
+    // No orders nor quota in this file; one known partner for the receipts below.
+    const exportSources = {
+      orders: { listForIdentity: async () => [] },
+      quota: { yearsOf: async () => [] },
+      partners: {
+        describe: async (clientId: string) =>
+          clientId === 'customs-1'
+            ? {
+                name: 'Broker One',
+                contact: 'privacy@broker.example',
+                jurisdiction: 'CN',
+                crossBorderBasis: null,
+              }
+            : null,
+      },
+    };
     identities = createIdentitiesModule(
-      { connection: t.connection, crypto, accessLog, disclosureReceipts },
+      { connection: t.connection, crypto, accessLog, disclosureReceipts, exportSources },
       t.config,
     );
   });
@@ -268,8 +285,13 @@ describe('identities service with its access log and disclosure receipts', () =>
         at: '2025-03-01T02:00:00.000Z',
         partnerCode: 'BROKER1',
         role: 'customs',
+        recipient: { name: 'Broker One', contact: 'privacy@broker.example' },
         fields: ['name', 'idNumber'],
         purpose: 'customs-clearance',
+        legalBasis: expect.stringContaining('PIPL art. 13(2)'),
+        orderNo: 'order-1',
+        // A receipt from before jurisdictions were recorded.
+        country: null,
       },
     ]);
   });

@@ -331,12 +331,15 @@ describe('POST /v1/identities', () => {
       .get(`/v1/identities/${body.identityId}/export`)
       .set(auth(checkout))
       .expect(200);
-    expect(exported.body.consent).toEqual({
-      policyVersion: '2024-01',
-      sensitiveDataConsent: true,
-      guardianConsent: true,
-      consentedAt: expect.any(String),
-    });
+    expect(exported.body.consent).toEqual([
+      {
+        event: 'GIVEN',
+        at: expect.any(String),
+        policyVersion: '2024-01',
+        sensitiveDataConsent: true,
+        guardianConsent: true,
+      },
+    ]);
   });
 
   it('when the subject turns 14 today (Beijing), then no guardian consent is needed', async () => {
@@ -607,6 +610,8 @@ describe('photos and export', () => {
         back: { contentType: 'image/jpeg', base64: JPEG.toString('base64') },
       },
       disclosures: [],
+      orders: [],
+      quota: [],
     });
     const raw = JSON.stringify(await t.connection.collection('identity_photos').find().toArray());
     expect(raw).not.toContain(PNG.toString('base64'));

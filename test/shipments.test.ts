@@ -8,7 +8,7 @@ import {
   verifyDetached,
   type ConfirmedOrder,
 } from './helpers/disclosure-fixtures';
-import { ADMIN_KEY, createTestApp, type TestApp } from './helpers/test-app';
+import { ADMIN_KEY, createTestApp, DEFAULT_PARTNER, type TestApp } from './helpers/test-app';
 import { expectNothingStoredInPlaintext } from './helpers/plaintext-scan';
 
 let t: TestApp;
@@ -292,8 +292,12 @@ describe('receipts', () => {
         at: expect.any(String),
         partnerCode: 'SF',
         role: 'carrier',
+        recipient: { name: 'carrier client', contact: DEFAULT_PARTNER.contact },
         fields: ['consignee.name', 'consignee.telephone', 'consignee.address'],
         purpose: 'delivery',
+        legalBasis: expect.stringContaining('PIPL art. 13(2)'),
+        orderNo: order.orderNo,
+        country: 'CN',
       },
     ]);
     const events = await t

@@ -1,5 +1,6 @@
 import { createHmac, hash, type KeyObject } from 'node:crypto';
 import canonicalize from 'canonicalize';
+import type { CrossBorderTransfer } from '../cross-border/jurisdiction';
 import type { Actor } from '../http/route';
 import { canonicalEvent } from './audit-canonical';
 import type { AuditAction, AuditOutcome, AuditPurpose } from './audit-types';
@@ -42,6 +43,12 @@ export interface AuditEventRecord {
    * one (written on its own): how many, and when the first and last came.
    */
   repeat?: RefusalRepeat;
+  /**
+   * Only on a disclosure to a recipient outside mainland China: its country
+   * and the cross-border basis. Hashed like every other field; such events
+   * take the reference encoder (audit-canonical.ts).
+   */
+  transfer?: CrossBorderTransfer;
 }
 
 /** Identical refusals one event stands for (see RefusalAggregator). */

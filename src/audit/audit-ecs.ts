@@ -48,6 +48,7 @@ export function toEcs(event: AuditEventRecord): Record<string, unknown> {
       fields: event.fields,
       resource: { id: event.resource?.id },
       ...(event.repeat ? { repeat: repeatOf(event.repeat) } : {}),
+      ...(event.transfer ? { transfer: event.transfer } : {}),
       chain: {
         stream: event.stream,
         seq: event.seq,

@@ -1,5 +1,10 @@
 import { createHmac } from 'node:crypto';
 import { isIP } from 'node:net';
+import {
+  CROSS_BORDER_BASES,
+  isAbroad,
+  type CrossBorderTransfer,
+} from '../cross-border/jurisdiction';
 import { InternalError } from '../errors';
 import { ROLES, type Actor, type PersonalDataAccess } from '../http/route';
 import type { UnchainedEvent } from './audit-chain';
@@ -34,6 +39,7 @@ const ACTIONS = new Set<string>(AUDIT_ACTIONS);
 const PURPOSES = new Set<string>(AUDIT_PURPOSES);
 const OUTCOMES = new Set<string>(AUDIT_OUTCOMES);
 const ROLE_SET = new Set<string>(ROLES);
+const BASES = new Set<string>(CROSS_BORDER_BASES);
 /** Field names only: letters and dots (`consignee.address`), never a value. */
 const FIELD_NAME = /^[a-zA-Z.]{1,64}$/;
 const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -69,6 +75,16 @@ function checkedActor(actor: Actor | null): Actor | null {
       actor.partnerCode === null
         ? null
         : checked(actor.partnerCode, PARTNER_CODE, 'actor.partnerCode'),
+  };
+}
+
+/** A transfer abroad: an ISO country other than CN, and a basis from the closed list. */
+function checkedTransfer(transfer: CrossBorderTransfer): CrossBorderTransfer {
+  if (typeof transfer !== 'object' || typeof transfer.country !== 'string') reject('transfer');
+  if (!isAbroad(transfer.country)) reject('transfer.country');
+  return {
+    country: transfer.country,
+    basis: member<CrossBorderTransfer['basis']>(transfer.basis, BASES, 'transfer.basis'),
   };
 }
 
@@ -122,6 +138,7 @@ export function toEvent(
     requestId: checked(context.requestId, REQUEST_ID, 'requestId'),
     sourceIp:
       typeof context.sourceIp === 'string' && isIP(context.sourceIp) ? context.sourceIp : 'unknown',
+    ...(input.transfer == null ? {} : { transfer: checkedTransfer(input.transfer) }),
   };
 }
 

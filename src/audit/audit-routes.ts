@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Response } from 'express';
 import Joi from 'joi';
+import { CROSS_BORDER_BASES } from '../cross-border/jurisdiction';
 import { ROLES, route, type RouteDefinition } from '../http/route';
 import {
   CHECKPOINT_KINDS,
@@ -72,6 +73,12 @@ const eventSchema = Joi.object({
     lastAt: Joi.date().iso(),
   }).description(
     'Only on a DENIED event that stands for `count` refusals identical to an earlier event (same actor, address, route, action, fields), counted in one window instead of written one by one',
+  ),
+  transfer: Joi.object({
+    country: Joi.string().description('ISO 3166-1 alpha-2, never CN'),
+    basis: Joi.string().valid(...CROSS_BORDER_BASES),
+  }).description(
+    'Only on a disclosure to a partner outside mainland China: its country and the cross-border basis (PIPL art. 38-39); part of the hashed content',
   ),
 });
 
@@ -157,6 +164,7 @@ function eventView(event: AuditEventRecord) {
     prevHash: event.prevHash,
     hash: event.hash,
     ...(event.repeat ? { repeat: repeatView(event.repeat) } : {}),
+    ...(event.transfer ? { transfer: event.transfer } : {}),
   };
 }
 

@@ -1,3 +1,4 @@
+import type { CrossBorderTransfer } from '../cross-border/jurisdiction';
 import type { Actor, RequestContext } from '../http/route';
 
 /** Closed list of what can be done to personal data (and to the log itself). */
@@ -33,6 +34,8 @@ export const AUDIT_PURPOSES = [
   'security-review',
   /** Keeping a record the law requires (a migration of the quota ledger to person keys). */
   'record-keeping',
+  /** The person withdrew their consent (PIPL art. 15). */
+  'consent-withdrawal',
 ] as const;
 export type AuditPurpose = (typeof AUDIT_PURPOSES)[number];
 
@@ -52,6 +55,11 @@ export interface AccessEventInput {
   resourceId?: string | null;
   /** Names of the personal fields touched, e.g. ['name', 'idNumber']; never their values. */
   fields: readonly string[];
+  /**
+   * Only when personal data went to a recipient outside mainland China: where,
+   * and the basis (PIPL art. 38-39). Absent on every other event.
+   */
+  transfer?: CrossBorderTransfer | null;
 }
 
 /**

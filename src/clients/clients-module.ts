@@ -4,7 +4,7 @@ import type { RouteDefinition } from '../http/route';
 import { clientsRoutes } from './clients-routes';
 import { createClientsService, type ClientsService } from './clients-service';
 import { createClientsStore } from './clients-store';
-import type { PartnerCertificates } from './clients-types';
+import type { PartnerCertificates, PartnerProfiles } from './clients-types';
 
 export interface ClientsModuleDeps {
   connection: Connection;
@@ -17,6 +17,8 @@ export interface ClientsModule {
   authenticate: ClientsService['authenticate'];
   /** For disclosure: the certificate a partner registered, to envelope its payloads. */
   partnerCertificates: PartnerCertificates;
+  /** For disclosure (where a partner is) and the identities export (who received what). */
+  partnerProfiles: PartnerProfiles;
 }
 
 /** API clients: their keys, roles and partner certificates. */
@@ -31,5 +33,6 @@ export function createClientsModule(
     ensureIndexes: () => clientsStore.ensureIndexes(),
     authenticate: (apiKey) => clients.authenticate(apiKey),
     partnerCertificates: { certificateOf: (clientId) => clients.certificateOf(clientId) },
+    partnerProfiles: { describe: (clientId) => clients.describe(clientId) },
   };
 }

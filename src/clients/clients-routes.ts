@@ -1,4 +1,6 @@
 import Joi from 'joi';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/min';
+import { CROSS_BORDER_BASES, isCountryCode, MAINLAND_CHINA } from '../cross-border/jurisdiction';
 import { ROLES, route, type None, type RouteDefinition } from '../http/route';
 import { clearText, partnerCode as partnerCodeSchema } from '../http/schemas';
 import type { ClientsService } from './clients-service';
@@ -8,16 +10,62 @@ const partnerCode = partnerCodeSchema().description(
   'Customs registration code or carrier code, e.g. SF',
 );
 
+/** Partners: the clients that receive personal data. */
+const forPartners = <T extends Joi.Schema>(schema: T) =>
+  schema.when('role', {
+    is: Joi.valid('customs', 'carrier'),
+    then: Joi.required(),
+    otherwise: Joi.forbidden(),
+  });
+
+const jurisdiction = Joi.string()
+  .custom((value: string, helpers) =>
+    isCountryCode(value)
+      ? value
+      : helpers.error('any.invalid', {
+          safeMessage: 'must be an ISO 3166-1 alpha-2 country code, e.g. CN, HK, JP',
+        }),
+  )
+  .description(
+    'Where the partner is: ISO 3166-1 alpha-2 (CN: mainland China; HK, MO and TW count as outside the mainland). Required for customs and carrier clients',
+  );
+
+const crossBorderBasis = Joi.string()
+  .valid(...CROSS_BORDER_BASES)
+  .description(
+    'Why a partner outside mainland China may receive personal data (PIPL art. 38-39): LAW, EXPLICIT_CONSENT or CONTRACT_NECESSITY. Required when jurisdiction is not CN, not allowed when it is',
+  );
+
+const EMAIL = Joi.string().email({ tlds: { allow: false } });
+const E164 = /^\+[1-9]\d{7,14}$/;
+
+/** An email, or a phone in E.164 form that is possible for its country code. */
+const contact = Joi.string()
+  .trim()
+  .max(254)
+  .custom((value: string, helpers) => {
+    const ok = value.includes('@')
+      ? !EMAIL.validate(value).error
+      : E164.test(value) && parsePhoneNumberFromString(value)?.isPossible() === true;
+    return ok
+      ? value
+      : helpers.error('any.invalid', { safeMessage: 'must be an email or an E.164 phone number' });
+  })
+  .description("The partner's privacy contact (email or E.164 phone), shown to data subjects");
+
 const newClientSchema = Joi.object<NewClient>({
   name: clearText(100).required(),
   role: Joi.string()
     .valid(...ROLES)
     .required(),
-  partnerCode: partnerCode.when('role', {
-    is: Joi.valid('customs', 'carrier'),
+  partnerCode: forPartners(partnerCode),
+  jurisdiction: forPartners(jurisdiction),
+  crossBorderBasis: crossBorderBasis.when('jurisdiction', {
+    is: Joi.exist().invalid(MAINLAND_CHINA),
     then: Joi.required(),
     otherwise: Joi.forbidden(),
   }),
+  contact: forPartners(contact),
 });
 
 const clientView = Joi.object({
@@ -25,6 +73,11 @@ const clientView = Joi.object({
   name: Joi.string(),
   role: Joi.string().valid(...ROLES),
   partnerCode: Joi.string().allow(null),
+  jurisdiction: Joi.string().allow(null),
+  crossBorderBasis: Joi.string()
+    .valid(...CROSS_BORDER_BASES)
+    .allow(null),
+  contact: Joi.string().allow(null),
   apiKey: Joi.string().description('Shown once; only its hash is stored.'),
 });
 
@@ -52,6 +105,9 @@ function view(client: Client) {
     name: client.name,
     role: client.role,
     partnerCode: client.partnerCode,
+    jurisdiction: client.jurisdiction,
+    crossBorderBasis: client.crossBorderBasis,
+    contact: client.contact,
   };
 }
 

@@ -1,15 +1,22 @@
 import { randomUUID } from 'node:crypto';
+import { isAbroad, isCountryCode } from '../cross-border/jurisdiction';
 import { NotFound, ValidationFailed } from '../errors';
 import type { Actor } from '../http/route';
 import { generateApiKey, hashApiKey, sameKey } from './api-key';
-import type { Client, ClientsStore, NewClient, PartnerCertificates } from './clients-types';
+import type {
+  Client,
+  ClientsStore,
+  NewClient,
+  PartnerCertificates,
+  PartnerProfiles,
+} from './clients-types';
 import { checkPartnerCertificate, type PartnerCertificateSummary } from './partner-certificate';
 
 export const BOOTSTRAP_ADMIN_ID = 'bootstrap-admin';
 
 const PARTNER_ROLES = new Set(['customs', 'carrier']);
 
-export interface ClientsService extends PartnerCertificates {
+export interface ClientsService extends PartnerCertificates, PartnerProfiles {
   create(input: NewClient): Promise<{ client: Client; apiKey: string }>;
   revoke(id: string): Promise<void>;
   /** The actor behind an API key, or null for a missing, unknown or revoked key. */
@@ -27,20 +34,23 @@ export function createClientsService(
 ): ClientsService {
   return {
     async create(input) {
-      if (PARTNER_ROLES.has(input.role) && !input.partnerCode) {
-        throw new ValidationFailed([
-          { path: 'partnerCode', message: 'is required for customs and carrier clients' },
-        ]);
-      }
+      const partner = PARTNER_ROLES.has(input.role);
+      if (partner) checkPartner(input);
       const apiKey = generateApiKey();
       const client: Client = {
         id: randomUUID(),
         name: input.name,
         role: input.role,
-        partnerCode: PARTNER_ROLES.has(input.role) ? (input.partnerCode ?? null) : null,
+        partnerCode: partner ? (input.partnerCode ?? null) : null,
         createdAt: new Date(),
         revokedAt: null,
         certificatePem: null,
+        jurisdiction: partner ? (input.jurisdiction ?? null) : null,
+        crossBorderBasis:
+          partner && input.jurisdiction && isAbroad(input.jurisdiction)
+            ? (input.crossBorderBasis ?? null)
+            : null,
+        contact: partner ? (input.contact ?? null) : null,
       };
       await clientsStore.insert(client, hashApiKey(apiKey));
       return { client, apiKey };
@@ -73,5 +83,37 @@ export function createClientsService(
       const client = await clientsStore.findById(id);
       return client?.certificatePem ?? null;
     },
+
+    async describe(id) {
+      const client = await clientsStore.findById(id);
+      if (!client) return null;
+      return {
+        name: client.name,
+        contact: client.contact,
+        jurisdiction: client.jurisdiction,
+        crossBorderBasis: client.crossBorderBasis,
+      };
+    },
   };
+}
+
+/**
+ * What a partner must say about itself (the route's schema checks the same):
+ * its code, where it is, a basis when outside mainland China (PIPL art.
+ * 38-39), and a privacy contact (PIPL art. 23).
+ */
+function checkPartner(input: NewClient): void {
+  const missing = (path: string) => ({
+    path,
+    message: 'is required for customs and carrier clients',
+  });
+  const details = [
+    ...(input.partnerCode ? [] : [missing('partnerCode')]),
+    ...(input.jurisdiction && isCountryCode(input.jurisdiction) ? [] : [missing('jurisdiction')]),
+    ...(input.jurisdiction && isAbroad(input.jurisdiction) && !input.crossBorderBasis
+      ? [{ path: 'crossBorderBasis', message: 'is required outside mainland China' }]
+      : []),
+    ...(input.contact ? [] : [missing('contact')]),
+  ];
+  if (details.length > 0) throw new ValidationFailed(details);
 }

@@ -1,5 +1,6 @@
 import { Schema, type Connection } from 'mongoose';
 import type { Client, ClientsStore } from './clients-types';
+import { CROSS_BORDER_BASES } from '../cross-border/jurisdiction';
 import { ROLES } from '../http/route';
 import { ensureModelIndexes } from '../db/indexes';
 import { findById } from '../db/find-by-id';
@@ -24,6 +25,9 @@ const clientSchema = new Schema<ClientDocument>(
     createdAt: { type: Date, required: true },
     revokedAt: { type: Date, default: null },
     certificatePem: { type: String, default: null },
+    jurisdiction: { type: String, default: null },
+    crossBorderBasis: { type: String, default: null, enum: [...CROSS_BORDER_BASES, null] },
+    contact: { type: String, default: null },
   },
   { collection: 'clients', versionKey: false },
 );
@@ -39,6 +43,9 @@ function toClient(document: ClientDocument): Client {
     createdAt: document.createdAt,
     revokedAt: document.revokedAt ?? null,
     certificatePem: document.certificatePem ?? null,
+    jurisdiction: document.jurisdiction ?? null,
+    crossBorderBasis: document.crossBorderBasis ?? null,
+    contact: document.contact ?? null,
   };
 }
 

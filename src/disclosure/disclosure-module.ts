@@ -1,6 +1,6 @@
 import type { Connection } from 'mongoose';
 import type { AccessLog } from '../audit/audit-types';
-import type { PartnerCertificates } from '../clients/clients-types';
+import type { PartnerCertificates, PartnerProfiles } from '../clients/clients-types';
 import { ConfigError, type Config } from '../config';
 import type { RouteDefinition } from '../http/route';
 import type { IdentityDirectory } from '../identities/identity-directory';
@@ -28,6 +28,8 @@ export interface DisclosureModuleDeps {
   connection: Connection;
   /** The certificate a partner registered, for payloads enveloped to it. */
   clients: PartnerCertificates;
+  /** Where each partner is: receipts and events record a transfer abroad. */
+  partners: PartnerProfiles;
   orders: OrderLifecycle;
   identities: Pick<IdentityDirectory, 'revealBuyer'>;
   accessLog: AccessLog;
@@ -69,6 +71,7 @@ export function createDisclosureModule(
     receipts: receiptsStore,
     orders: deps.orders,
     identities: deps.identities,
+    partners: deps.partners,
     now: deps.clock,
   });
   const declarations = createDeclarationsService({

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AccessLog } from '../audit/audit-types';
-import { DecryptionFailed, NotFound } from '../errors';
+import type { PartnerProfiles } from '../clients/clients-types';
+import { isAbroad, isCountryCode, type CrossBorderTransfer } from '../cross-border/jurisdiction';
+import { AppError, DecryptionFailed, NotFound } from '../errors';
 import type { RequestContext } from '../http/route';
 import type { IdentityDirectory } from '../identities/identity-directory';
 import type { OrderLifecycle } from '../quota/order-lifecycle-types';
@@ -30,7 +32,42 @@ export interface DisclosureRecorderDeps {
   receipts: ReceiptsStore;
   orders: Pick<OrderLifecycle, 'revealConsignee'>;
   identities: Pick<IdentityDirectory, 'revealBuyer'>;
+  /** Where the partner asking is, and its cross-border basis when abroad. */
+  partners: PartnerProfiles;
   now?: () => Date;
+}
+
+/** Where the recipient is; `transfer` only when that is outside mainland China. */
+interface RecipientPlace {
+  country: string;
+  transfer: CrossBorderTransfer | null;
+}
+
+/**
+ * The asking partner's jurisdiction, as registered. A partner without one
+ * (registered before it was asked), or abroad without a basis, receives
+ * nothing: a transfer abroad needs a basis first (PIPL art. 38-39).
+ */
+async function placeOf(partners: PartnerProfiles, clientId: string): Promise<RecipientPlace> {
+  const profile = await partners.describe(clientId);
+  const country = profile?.jurisdiction ?? null;
+  if (country === null || !isCountryCode(country)) {
+    throw new AppError(
+      'FORBIDDEN',
+      403,
+      "This partner's jurisdiction is not recorded: register the client again with its jurisdiction.",
+    );
+  }
+  if (!isAbroad(country)) return { country, transfer: null };
+  const basis = profile?.crossBorderBasis ?? null;
+  if (basis === null) {
+    throw new AppError(
+      'FORBIDDEN',
+      403,
+      'This partner is outside mainland China and has no cross-border basis recorded.',
+    );
+  }
+  return { country, transfer: { country, basis } };
 }
 
 const RESOURCE_TYPE: Record<PartnerRole, DisclosureReceipt['resourceType']> = {
@@ -115,6 +152,7 @@ async function logAccesses(
   role: PartnerRole,
   records: readonly PartnerRecord<string>[],
   outcomes: readonly DisclosureOutcome[],
+  place: RecipientPlace,
 ): Promise<void> {
   const policy = DISCLOSURE_POLICY[role];
   const fields = disclosedFields(role);
@@ -122,15 +160,18 @@ async function logAccesses(
     records.flatMap((record, index) => {
       const outcome = outcomes[index]!;
       if (outcome.kind === 'WITHHELD' && outcome.reason === 'WITHDRAWN') return [];
+      const disclosed = outcome.kind === 'DISCLOSED';
       return [
         accessLog.record({
           context,
           action: policy.action,
           purpose: policy.purpose,
-          outcome: outcome.kind === 'DISCLOSED' ? 'SUCCESS' : 'FAILED',
+          outcome: disclosed ? 'SUCCESS' : 'FAILED',
           identityId: record.identityId,
           resourceId: record.id,
           fields,
+          // Only what actually left the mainland is marked: a FAILED event disclosed nothing.
+          ...(disclosed && place.transfer ? { transfer: place.transfer } : {}),
         }),
       ];
     }),
@@ -144,6 +185,7 @@ function receiptsOf(
   records: readonly PartnerRecord<string>[],
   outcomes: readonly DisclosureOutcome[],
   at: Date,
+  place: RecipientPlace,
 ): DisclosureReceipt[] {
   const fields = disclosedFields(role);
   return records.flatMap((record, index) =>
@@ -162,6 +204,8 @@ function receiptsOf(
             resourceId: record.id,
             orderNo: record.orderNo,
             requestId: context.requestId,
+            country: place.country,
+            ...(place.transfer ? { crossBorderBasis: place.transfer.basis } : {}),
           },
         ]
       : [],
@@ -172,11 +216,13 @@ export function createDisclosureRecorder(deps: DisclosureRecorderDeps): Disclosu
   const now = deps.now ?? (() => new Date());
   return {
     async disclose(context, role, records, isWithdrawn) {
+      // Before anything is decrypted: a partner that may not receive it gets nothing.
+      const place = await placeOf(deps.partners, context.actor.clientId);
       const outcomes = await inBatches(records, REVEAL_CONCURRENCY, (record) =>
         outcomeOf(deps, role, record, isWithdrawn(record)),
       );
-      await logAccesses(deps.accessLog, context, role, records, outcomes);
-      await deps.receipts.insertMany(receiptsOf(context, role, records, outcomes, now()));
+      await logAccesses(deps.accessLog, context, role, records, outcomes, place);
+      await deps.receipts.insertMany(receiptsOf(context, role, records, outcomes, now(), place));
       return outcomes;
     },
 

@@ -1,4 +1,5 @@
 import type { AuditPurpose } from '../audit/audit-types';
+import type { CrossBorderBasis } from '../cross-border/jurisdiction';
 import type { ParcelWeights } from '../products/products-types';
 import type { DeclaredGoodsLine } from './declaration-goods';
 import type { PartnerRole } from './disclosure-policy';
@@ -184,6 +185,13 @@ export interface DisclosureReceipt {
   resourceId: string;
   orderNo: string;
   requestId: string;
+  /**
+   * Where the recipient was (ISO 3166-1 alpha-2), as registered when it
+   * received the data; absent on receipts made before jurisdictions were recorded.
+   */
+  country?: string;
+  /** Only when `country` is outside mainland China: the basis of the transfer (PIPL art. 38-39). */
+  crossBorderBasis?: CrossBorderBasis;
 }
 
 export interface ReceiptsStore {

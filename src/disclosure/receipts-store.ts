@@ -1,5 +1,6 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import { AUDIT_PURPOSES } from '../audit/audit-types';
+import { CROSS_BORDER_BASES } from '../cross-border/jurisdiction';
 import type { DisclosureReceipt, ReceiptsStore } from './disclosure-types';
 import { ensureModelIndexes } from '../db/indexes';
 
@@ -18,6 +19,8 @@ const receiptSchema = new Schema<DisclosureReceipt>(
     resourceId: { type: String, required: true },
     orderNo: { type: String, required: true },
     requestId: { type: String, required: true },
+    country: { type: String },
+    crossBorderBasis: { type: String, enum: CROSS_BORDER_BASES },
   },
   { collection: 'disclosure_receipts', versionKey: false, strict: 'throw' },
 );
@@ -41,6 +44,8 @@ function toReceipt(document: DisclosureReceipt): DisclosureReceipt {
     resourceId: document.resourceId,
     orderNo: document.orderNo,
     requestId: document.requestId,
+    ...(document.country ? { country: document.country } : {}),
+    ...(document.crossBorderBasis ? { crossBorderBasis: document.crossBorderBasis } : {}),
   };
 }
 

@@ -6,9 +6,11 @@ import type { RouteDefinition } from '../http/route';
 import { identitiesRoutes } from './identities-routes';
 import { createIdentitiesService, type IdentitiesService } from './identities-service';
 import { createIdentitiesStore } from './identities-store';
+import type { ExportSources } from './export-ports';
 import type { DisclosureReceipts } from './identities-types';
 import type { IdentityDirectory } from './identity-directory';
 import { createPersonRefBackfill, type PersonRefBackfill } from './person-ref-backfill';
+import type { ConsentWithdrawnListener } from './withdraw-consent';
 import { createIdentityDirectory } from './identity-directory-service';
 import {
   createDisabledProvider,
@@ -25,6 +27,8 @@ export interface IdentitiesModule {
   directory: IdentityDirectory;
   /** Person keys for identities registered before they existed (`npm run quota:migrate`). */
   personRefs: PersonRefBackfill;
+  /** Subscribes to consent withdrawals (checkout releases the identity's reservations). */
+  onConsentWithdrawn(listener: ConsentWithdrawnListener): void;
   ensureIndexes(): Promise<void>;
 }
 
@@ -47,6 +51,7 @@ export function createIdentitiesModule(
     crypto,
     accessLog,
     disclosureReceipts,
+    exportSources,
     provider,
   }: {
     connection: Connection;
@@ -54,6 +59,8 @@ export function createIdentitiesModule(
     accessLog: AccessLog;
     /** Every disclosure of a subject's data, for their export (the disclosure receipts store). */
     disclosureReceipts: DisclosureReceipts;
+    /** Orders and quota (quota module), recipients (clients module), for the export. */
+    exportSources: ExportSources;
     /** Overrides the configured provider (tests inject one). */
     provider?: IdentityVerificationProvider;
   },
@@ -63,6 +70,8 @@ export function createIdentitiesModule(
   const verifier = createIdentityVerifier(provider ?? createVerificationProvider(config), {
     timeoutMs: config.idv.timeoutMs,
   });
+  // Read at each withdrawal: checkout subscribes after this module is built.
+  const consentListeners: ConsentWithdrawnListener[] = [];
   const service = createIdentitiesService({
     identitiesStore: store,
     fieldCipher: crypto.fieldCipher,
@@ -70,6 +79,8 @@ export function createIdentitiesModule(
     verifier,
     accessLog,
     disclosureReceipts,
+    exportSources,
+    onConsentWithdrawn: consentListeners,
   });
   return {
     routes: identitiesRoutes(service, config),
@@ -85,6 +96,9 @@ export function createIdentitiesModule(
       blindIndex: crypto.blindIndex,
       accessLog,
     }),
+    onConsentWithdrawn: (listener) => {
+      consentListeners.push(listener);
+    },
     ensureIndexes: () => store.ensureIndexes(),
   };
 }

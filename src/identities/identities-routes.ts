@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import Joi from 'joi';
+import { CROSS_BORDER_BASES } from '../cross-border/jurisdiction';
 import { AppError } from '../errors';
 import { route, type None, type Role, type RouteDefinition } from '../http/route';
 import { identifier, clearText } from '../http/schemas';
@@ -11,6 +12,7 @@ import {
   type PhotoSide,
 } from './identities-types';
 import { IDENTITY_ACCESS } from './identity-access-events';
+import { exportFileName } from './identity-views';
 import { parseIdNumber } from './identity-number';
 import {
   nameProblem,
@@ -99,6 +101,42 @@ const maskedView = Joi.object({
   updatedAt: Joi.string(),
 });
 
+const fen = () => Joi.number().integer();
+
+const exportedOrder = Joi.object({
+  orderNo: Joi.string(),
+  status: Joi.string().description('As the quota ledger holds it (the verdict before it has one)'),
+  orderedAt: Joi.string().isoDate(),
+  quotaYear: Joi.number().integer(),
+  items: Joi.array().items(
+    Joi.object({
+      sku: Joi.string(),
+      name: Joi.string(),
+      qty: Joi.number().integer(),
+      unitPriceFen: fen(),
+      category: Joi.string(),
+    }),
+  ),
+  amounts: Joi.object({
+    goodsValueFen: fen(),
+    freightFen: fen(),
+    insuranceFen: fen(),
+    discountFen: fen(),
+    taxableFen: fen(),
+    taxFen: Joi.object({
+      tariffFen: fen(),
+      vatFen: fen(),
+      consumptionTaxFen: fen(),
+      totalTaxFen: fen(),
+    }),
+  }),
+  consignee: Joi.object({ name: Joi.string(), phone: Joi.string(), address: Joi.string() })
+    .allow(null)
+    .description('Decrypted; null on an order never approved'),
+  customsCode: Joi.string(),
+  carrierCode: Joi.string(),
+});
+
 const exportView = Joi.object({
   identityId: Joi.string(),
   userId: Joi.string(),
@@ -107,17 +145,60 @@ const exportView = Joi.object({
   phone: Joi.string(),
   age: Joi.number().integer(),
   status: Joi.string(),
-  consent: Joi.object(),
+  consent: Joi.array()
+    .items(
+      Joi.object({
+        event: Joi.string().valid('GIVEN', 'WITHDRAWN'),
+        at: Joi.string().isoDate(),
+        policyVersion: Joi.string(),
+        sensitiveDataConsent: Joi.boolean(),
+        guardianConsent: Joi.boolean().allow(null),
+      }),
+    )
+    .description('The consent history, oldest first'),
   photos: Joi.object().description('{front?, back?}: {contentType, base64}'),
   disclosures: Joi.array().items(
     Joi.object({
       at: Joi.string(),
       partnerCode: Joi.string().allow(null),
       role: Joi.string(),
+      recipient: Joi.object({
+        name: Joi.string().allow(null),
+        contact: Joi.string().allow(null),
+      }),
       fields: Joi.array().items(Joi.string()),
       purpose: Joi.string(),
+      legalBasis: Joi.string().allow(null).description('PIPL article the disclosure rests on'),
+      orderNo: Joi.string(),
+      country: Joi.string()
+        .allow(null)
+        .description("Recipient's ISO 3166-1 alpha-2 country then; null on older receipts"),
+      crossBorderBasis: Joi.string()
+        .valid(...CROSS_BORDER_BASES)
+        .description('Only when the recipient is outside mainland China'),
+      crossBorderBasisText: Joi.string(),
     }),
   ),
+  orders: Joi.array().items(exportedOrder).description("This registration's orders"),
+  quota: Joi.array()
+    .items(
+      Joi.object({
+        year: Joi.number().integer(),
+        limitFen: fen(),
+        usedFen: fen(),
+        reservedFen: fen(),
+        remainingFen: fen(),
+      }),
+    )
+    .description("The person's quota usage per year"),
+  exportedAt: Joi.string().isoDate(),
+});
+
+const exportQuery = Joi.object<{ download?: boolean }>({
+  download: Joi.boolean()
+    .truthy('1')
+    .falsy('0')
+    .description('1: the same JSON as a file (Content-Disposition: attachment)'),
 });
 
 const notFound = { description: 'Unknown or deleted identity' };
@@ -194,11 +275,18 @@ export function identitiesRoutes(
       tag: TAG,
       roles: ROLES,
       params: identityParams,
+      query: exportQuery,
       personalData: IDENTITY_ACCESS.export,
       responses: { 200: { description: 'Export', schema: exportView }, 404: notFound },
       async handler(_req, res, { input, request }) {
+        const exported = await service.exportData(request, input.params.identityId);
         res.setHeader('Cache-Control', 'no-store');
-        res.json(await service.exportData(request, input.params.identityId));
+        if (input.query.download) {
+          // The name is fixed ASCII (letters, digits, '-', '.'): quoted as the contract shows it.
+          const name = exportFileName(exported.exportedAt);
+          res.setHeader('Content-Disposition', `attachment; filename="${name}"`);
+        }
+        res.json(exported);
       },
     }),
     // The body is raw bytes: express.raw leaves it unset for any media type not listed.
@@ -245,6 +333,34 @@ export function identitiesRoutes(
       async handler(_req, res, { input, request }) {
         await service.remove(request, input.params.identityId);
         res.status(204).end();
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/v1/identities/:identityId/consent/withdraw',
+      summary:
+        'Withdraw the consent (PIPL art. 15): no new checkout, unpaid reservations released, id-card photos erased',
+      tag: TAG,
+      roles: ROLES,
+      params: identityParams,
+      personalData: IDENTITY_ACCESS.withdrawConsent,
+      responses: {
+        200: {
+          description: 'Withdrawn (a repeat answers the first withdrawal)',
+          schema: Joi.object({
+            identityId: Joi.string(),
+            consentWithdrawnAt: Joi.string().isoDate(),
+            releasedOrders: Joi.array().items(Joi.string()),
+          }),
+        },
+        404: notFound,
+      },
+      async handler(_req, res, { input, request }) {
+        const withdrawal = await service.withdrawConsent(request, input.params.identityId);
+        res.json({
+          ...withdrawal,
+          consentWithdrawnAt: withdrawal.consentWithdrawnAt.toISOString(),
+        });
       },
     }),
   ];

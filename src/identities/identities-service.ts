@@ -4,6 +4,8 @@ import type { FieldCipher } from '../crypto/field-cipher-types';
 import { ValidationFailed } from '../errors';
 import type { RequestContext } from '../http/route';
 import { correctIdentity } from './correct-identity';
+import type { DisclosureReceipt } from '../disclosure/disclosure-types';
+import type { ExportSources, RecipientProfile } from './export-ports';
 import type {
   DisclosureReceipts,
   IdentitiesStore,
@@ -22,9 +24,14 @@ import {
   unlessDeletedMeanwhile,
   type IdentityUseCaseDeps,
 } from './identity-use-case-deps';
-import { exportView, maskedView } from './identity-views';
+import { exportView, maskedView, type DescribedReceipt } from './identity-views';
 import { imageTypeOf } from './photo-image';
 import { registerIdentity, type RegistrationResult } from './register-identity';
+import {
+  withdrawConsent,
+  type ConsentWithdrawal,
+  type ConsentWithdrawnListener,
+} from './withdraw-consent';
 
 export interface IdentitiesService {
   /** `created` is false when this user had registered this id number already (same identity back). */
@@ -43,6 +50,7 @@ export interface IdentitiesService {
     image: { contentType: string; bytes: Buffer },
   ): Promise<void>;
   remove(ctx: RequestContext, identityId: string): Promise<void>;
+  withdrawConsent(ctx: RequestContext, identityId: string): Promise<ConsentWithdrawal>;
 }
 
 export interface IdentitiesServiceDeps {
@@ -52,6 +60,10 @@ export interface IdentitiesServiceDeps {
   verifier: IdentityVerifier;
   accessLog: AccessLog;
   disclosureReceipts: DisclosureReceipts;
+  /** Orders, quota usage and partners, for the export. */
+  exportSources: ExportSources;
+  /** Told when a consent is withdrawn (checkout releases reservations); see withdraw-consent.ts. */
+  onConsentWithdrawn?: readonly ConsentWithdrawnListener[];
   now?: () => Date;
 }
 
@@ -63,6 +75,7 @@ export function createIdentitiesService(deps: IdentitiesServiceDeps): Identities
     verifier: deps.verifier,
     events: createIdentityAccessEvents(deps.accessLog),
     disclosureReceipts: deps.disclosureReceipts,
+    exportSources: deps.exportSources,
     now: deps.now ?? (() => new Date()),
   };
   return {
@@ -72,6 +85,8 @@ export function createIdentitiesService(deps: IdentitiesServiceDeps): Identities
     exportData: (ctx, identityId) => exportIdentity(useCase, ctx, identityId),
     putPhoto: (ctx, identityId, side, image) => putPhoto(useCase, ctx, identityId, side, image),
     remove: (ctx, identityId) => removeIdentity(useCase, ctx, identityId),
+    withdrawConsent: (ctx, identityId) =>
+      withdrawConsent({ ...useCase, onWithdrawn: deps.onConsentWithdrawn ?? [] }, ctx, identityId),
   };
 }
 
@@ -89,20 +104,46 @@ async function readIdentity(
   );
 }
 
-/** Everything held on the subject, in plaintext, with every disclosure of it. */
+/**
+ * Everything held on the subject (PIPL art. 45), in plaintext: the identity,
+ * photos, orders with their consignees, quota usage, every disclosure with
+ * its recipient and legal basis. One access-log event covers all of it.
+ */
 async function exportIdentity(
   deps: IdentityUseCaseDeps,
   ctx: RequestContext,
   identityId: string,
 ): Promise<IdentityExport> {
   const record = await loadActive(deps.store, identityId);
+  const sources = deps.exportSources;
   return deps.events.read(ctx, { ...IDENTITY_ACCESS.export, identityId }, () =>
     unlessDeletedMeanwhile(deps.store, identityId, async () => {
       const plain = await decryptIdentity(deps.fieldCipher, record);
       const photos = await decryptPhotos(deps, identityId);
-      const disclosures = await deps.disclosureReceipts.listForIdentity(identityId);
-      return exportView(record, plain, { photos, disclosures }, deps.now());
+      const orders = await sources.orders.listForIdentity(identityId);
+      const quota = await sources.quota.yearsOf({ identityId, personRef: record.personRef });
+      const disclosures = await describeRecipients(
+        sources,
+        await deps.disclosureReceipts.listForIdentity(identityId),
+      );
+      return exportView(record, plain, { photos, disclosures, orders, quota }, deps.now());
     }),
+  );
+}
+
+/** Each receipt with its recipient's profile, each client looked up once. */
+async function describeRecipients(
+  sources: ExportSources,
+  receipts: DisclosureReceipt[],
+): Promise<DescribedReceipt[]> {
+  const profiles = new Map<string, Promise<RecipientProfile | null>>();
+  const profileOf = (clientId: string) => {
+    const known = profiles.get(clientId) ?? sources.partners.describe(clientId);
+    profiles.set(clientId, known);
+    return known;
+  };
+  return Promise.all(
+    receipts.map(async (receipt) => ({ receipt, recipient: await profileOf(receipt.clientId) })),
   );
 }
 

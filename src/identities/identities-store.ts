@@ -58,6 +58,7 @@ const identitySchema = new Schema<IdentityDocument>(
     },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
+    consentWithdrawnAt: { type: Date, default: null },
     deletionStartedAt: { type: Date, default: null },
     deletedAt: { type: Date, default: null },
   },
@@ -109,6 +110,7 @@ function toRecord(document: IdentityRecord): IdentityRecord {
     },
     createdAt: document.createdAt,
     updatedAt: document.updatedAt,
+    consentWithdrawnAt: document.consentWithdrawnAt ?? null,
     deletionStartedAt: document.deletionStartedAt ?? null,
     deletedAt: document.deletedAt ?? null,
   };
@@ -186,6 +188,17 @@ export function createIdentitiesStore(connection: Connection): IdentitiesStore {
         { $set: { personRef } },
       );
       return result.modifiedCount === 1;
+    },
+    async withdrawConsent(id, at) {
+      await identities.updateOne(
+        { _id: id, status: 'ACTIVE', consentWithdrawnAt: null },
+        { $set: { consentWithdrawnAt: at, updatedAt: at } },
+      );
+      const found = await findById<IdentityRecord>(identities, id);
+      return found && found.status === 'ACTIVE' ? toRecord(found) : null;
+    },
+    async restoreConsent(id) {
+      await identities.updateOne({ _id: id }, { $set: { consentWithdrawnAt: null } });
     },
     async putPhoto(photo) {
       await photos.updateOne(

@@ -1,5 +1,7 @@
 import type { EncryptedField } from '../crypto/field-cipher-types';
+import type { CrossBorderBasis } from '../cross-border/jurisdiction';
 import type { ReceiptsStore } from '../disclosure/disclosure-types';
+import type { ExportedOrder, QuotaYearUsage } from './export-ports';
 import type { VerificationStatus } from './identity-directory';
 import type { CorrectableField } from './personal-fields';
 
@@ -44,6 +46,8 @@ export interface IdentityRecord {
   phone: EncryptedField | null;
   flags: IdentityFlag[];
   consent: ConsentRecord;
+  /** When the person withdrew the consent (PIPL art. 15): no new checkout from then on. */
+  consentWithdrawnAt: Date | null;
   relation: Relation;
   /** Who registered the person: for `relation: other`, someone other than the person. */
   registeredBy: { userId: string; clientId: string };
@@ -88,6 +92,13 @@ export interface IdentitiesStore {
   countWithoutPersonRef(): Promise<number>;
   /** Sets the personRef of an identity that has none; false when it has one already. */
   setPersonRef(id: string, personRef: string): Promise<boolean>;
+  /**
+   * Records the withdrawal of an active identity's consent, once: the record
+   * after it (the first withdrawal's time stays), or null when not active.
+   */
+  withdrawConsent(id: string, at: Date): Promise<IdentityRecord | null>;
+  /** Puts a withdrawal back (only to undo one whose audit event could not be written). */
+  restoreConsent(id: string): Promise<void>;
   putPhoto(photo: PhotoRecord): Promise<void>;
   findPhotos(identityId: string): Promise<PhotoRecord[]>;
   deletePhoto(identityId: string, side: PhotoSide): Promise<void>;
@@ -127,23 +138,47 @@ export interface IdentityExport {
   status: VerificationStatus;
   relation: Relation;
   flags: IdentityFlag[];
-  consent: {
-    policyVersion: string;
-    sensitiveDataConsent: true;
-    guardianConsent: boolean | null;
-    consentedAt: string;
-  };
+  /** The consent's history, oldest first: given at registration, then any withdrawal. */
+  consent: ConsentHistoryEntry[];
   registeredBy: { userId: string };
   createdAt: string;
   updatedAt: string;
   photos: Partial<Record<PhotoSide, { contentType: string; base64: string }>>;
-  disclosures: {
-    at: string;
-    partnerCode: string | null;
-    role: string;
-    fields: string[];
-    purpose: string;
-  }[];
+  disclosures: ExportedDisclosure[];
+  /** This registration's orders, oldest first, consignees decrypted. */
+  orders: ExportedOrder[];
+  /** The person's quota usage per year (shared by every registration of the person). */
+  quota: QuotaYearUsage[];
+  exportedAt: string;
+}
+
+/** One step of the consent's history; later kinds are appended, never rewritten. */
+export type ConsentHistoryEntry =
+  | {
+      event: 'GIVEN';
+      at: string;
+      policyVersion: string;
+      sensitiveDataConsent: true;
+      guardianConsent: boolean | null;
+    }
+  | { event: 'WITHDRAWN'; at: string };
+
+/** One provision of the person's data to a partner (PIPL art. 23), as the export tells it. */
+export interface ExportedDisclosure {
+  at: string;
+  partnerCode: string | null;
+  role: string;
+  /** Who received it and how to reach them; null name when the client is unknown. */
+  recipient: { name: string | null; contact: string | null };
+  fields: string[];
+  purpose: string;
+  legalBasis: string | null;
+  orderNo: string;
+  /** The recipient's country when it received the data; null on receipts made before it was recorded. */
+  country: string | null;
+  /** Only for a recipient outside mainland China: the transfer's basis and its text. */
+  crossBorderBasis?: CrossBorderBasis;
+  crossBorderBasisText?: string;
 }
 
 /**

@@ -27,12 +27,25 @@ export const IDENTITY_ACCESS = {
   read: { action: 'identity.read', purpose: 'checkout-verification', fields: IDENTITY_FIELDS },
   /** A correction's event names only the fields it changed. */
   update: { action: 'identity.update', purpose: 'identity-correction', fields: CORRECTABLE_FIELDS },
+  /** The export also decrypts the consignees of the person's orders and reads their quota. */
   export: {
     action: 'identity.export',
     purpose: 'subject-access-request',
-    fields: IDENTITY_AND_PHOTO_FIELDS,
+    fields: [
+      ...IDENTITY_AND_PHOTO_FIELDS,
+      'consignee.name',
+      'consignee.phone',
+      'consignee.address',
+      'quota',
+    ],
   },
   photo: { action: 'identity.photo', purpose: 'identity-registration', fields: [PHOTO_FIELD] },
+  /** Withdrawing the consent changes the record's consent; no personal field is read. */
+  withdrawConsent: {
+    action: 'identity.update',
+    purpose: 'consent-withdrawal',
+    fields: ['consent'],
+  },
   delete: {
     action: 'identity.delete',
     purpose: 'subject-deletion-request',

@@ -22,6 +22,7 @@ function toBuyer(record: IdentityRecord): BuyerIdentity {
     verificationStatus: record.verificationStatus,
     // Creation refuses a record without the separate consent (and the guardian's, under 14).
     consentRecorded: record.consent.sensitiveDataConsent === true,
+    consentWithdrawn: record.consentWithdrawnAt !== null,
   };
 }
 

@@ -14,6 +14,8 @@ export interface BuyerIdentity {
   verificationStatus: VerificationStatus;
   /** True when the separate sensitive-data consent (and guardian consent if needed) is recorded. */
   consentRecorded: boolean;
+  /** True once the person withdrew that consent: no new checkout rests on it. */
+  consentWithdrawn: boolean;
 }
 
 /** The buyer's own personal fields, decrypted, for minimum-necessary disclosure. */

@@ -2,6 +2,7 @@ import type { BlindIndex } from '../crypto/blind-index';
 import type { FieldCipher } from '../crypto/field-cipher-types';
 import { DecryptionFailed, NotFound } from '../errors';
 import type { DisclosureReceipts, IdentitiesStore, IdentityRecord } from './identities-types';
+import type { ExportSources } from './export-ports';
 import type { IdentityAccessEvents } from './identity-access-events';
 import type { IdentityVerifier } from './identity-verification';
 
@@ -13,6 +14,7 @@ export interface IdentityUseCaseDeps {
   verifier: IdentityVerifier;
   events: IdentityAccessEvents;
   disclosureReceipts: DisclosureReceipts;
+  exportSources: ExportSources;
   now: () => Date;
 }
 

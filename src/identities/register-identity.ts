@@ -144,6 +144,7 @@ async function encryptAndStore(
       guardianConsent: registration.consent.guardianConsent,
       consentedAt: at,
     },
+    consentWithdrawnAt: null,
     relation: registration.relation,
     registeredBy: { userId: registration.userId, clientId: ctx.actor.clientId },
     createdAt: at,

@@ -25,6 +25,7 @@ const MESSAGES: Record<ReasonCode, string> = {
   IDENTITY_NOT_FOUND: 'The buyer identity does not exist or was deleted.',
   IDENTITY_NOT_VERIFIED: 'The buyer identity is not verified against the national authority.',
   CONSENT_REQUIRED: 'The buyer has no recorded consent to process sensitive data.',
+  CONSENT_WITHDRAWN: 'The buyer withdrew the consent to process sensitive data.',
   PAYER_MISMATCH: 'The payer is not the buyer.',
   SINGLE_LIMIT_EXCEEDED: 'The order exceeds the per-order limit and has more than one piece.',
   ANNUAL_LIMIT_EXCEEDED: "The order exceeds the buyer's remaining annual allowance.",
@@ -37,13 +38,14 @@ export const reason = (code: ReasonCode): Reason => ({ code, message: MESSAGES[c
  * Empty means eligible: the annual check then decides, and only it reserves.
  */
 export function eligibilityReasons(
-  buyer: Pick<BuyerIdentity, 'verificationStatus' | 'consentRecorded'>,
+  buyer: Pick<BuyerIdentity, 'verificationStatus' | 'consentRecorded' | 'consentWithdrawn'>,
   payerIsBuyer: boolean,
   figures: Pick<OrderFigures, 'overPerOrderLimit'>,
 ): Reason[] {
   const reasons: Reason[] = [];
   if (buyer.verificationStatus !== 'VERIFIED') reasons.push(reason('IDENTITY_NOT_VERIFIED'));
   if (!buyer.consentRecorded) reasons.push(reason('CONSENT_REQUIRED'));
+  if (buyer.consentWithdrawn) reasons.push(reason('CONSENT_WITHDRAWN'));
   if (!payerIsBuyer) reasons.push(reason('PAYER_MISMATCH'));
   if (figures.overPerOrderLimit) reasons.push(reason('SINGLE_LIMIT_EXCEEDED'));
   return reasons;

@@ -75,6 +75,29 @@ export function decideExpiry(orderNo: string, now: Date) {
 }
 
 /**
+ * The buyer withdrew consent: an unpaid reservation (APPROVED) is cancelled
+ * and its amount given back; any other entry stays. True when it cancelled.
+ */
+export function decideRelease(orderNo: string, now: Date) {
+  return (state: LedgerState): LedgerDecision<boolean> => {
+    const entry = state.entries.get(orderNo);
+    if (entry?.status !== 'APPROVED') return { result: false };
+    return {
+      change: {
+        orderNo,
+        from: 'APPROVED',
+        to: 'CANCELLED',
+        amountFen: entry.amountFen,
+        at: now,
+        confirmedAt: null,
+        releasedAt: null,
+      },
+      result: true,
+    };
+  };
+}
+
+/**
  * A verify that never reached the ledger: its order number is closed for good
  * (EXPIRED, nothing reserved), so a late retry of it cannot reserve.
  */

@@ -1,3 +1,4 @@
+import { decideRelease } from './ledger-decisions';
 import type { FieldCipher } from '../crypto/field-cipher-types';
 import { NotFound } from '../errors';
 import type { ProductCatalogue } from '../products/products-types';
@@ -20,6 +21,11 @@ export interface OrderLifecycleService extends OrderLifecycle, OrderTransitions 
    * re-runs listeners that failed. Stops between holds when `signal` aborts.
    */
   sweep(now?: Date, signal?: AbortSignal): Promise<SweepReport>;
+  /**
+   * The buyer withdrew consent: every unpaid reservation of the identity is
+   * cancelled (APPROVED only: a paid order stands). The order numbers released.
+   */
+  releaseOpenReservations(identityId: string, at: Date): Promise<string[]>;
 }
 
 export interface LifecycleDeps {
@@ -54,6 +60,21 @@ export function createOrderLifecycleService(deps: LifecycleDeps): OrderLifecycle
 
   return {
     ...transitions,
+
+    async releaseOpenReservations(identityId, at) {
+      const released: string[] = [];
+      for (const order of await ordersStore.listForIdentity(identityId)) {
+        if (order.result.decision !== 'APPROVED') continue;
+        const { result } = await ledger.update(
+          order.personKey,
+          order.quotaYear,
+          at,
+          decideRelease(order.orderNo, at),
+        );
+        if (result) released.push(order.orderNo);
+      }
+      return released;
+    },
 
     async getConfirmedOrder(orderNo) {
       const order = await ordersStore.findOrder(orderNo);

@@ -109,6 +109,14 @@ export function createOrdersStore(connection: Connection): OrdersStore {
       return found ? toOrder(found) : null;
     },
 
+    async listForIdentity(identityId) {
+      const found = await orders
+        .find({ identityId })
+        .sort({ createdAt: 1, _id: 1 })
+        .lean<OrderDocument[]>();
+      return found.map(toOrder);
+    },
+
     insertOrder({ orderNo, ...rest }) {
       // Raw driver insert on the hot path: the record is built and typed here.
       return insertUnique(() => orders.collection.insertOne({ _id: orderNo, ...rest } as never));

@@ -28,6 +28,7 @@ export const REASON_CODES = [
   'IDENTITY_NOT_FOUND',
   'IDENTITY_NOT_VERIFIED',
   'CONSENT_REQUIRED',
+  'CONSENT_WITHDRAWN',
   'PAYER_MISMATCH',
   'SINGLE_LIMIT_EXCEEDED',
   'ANNUAL_LIMIT_EXCEEDED',
@@ -118,6 +119,8 @@ export interface OrderParcel {
 
 export interface OrdersStore {
   findOrder(orderNo: string): Promise<OrderRecord | null>;
+  /** Every order of one identity (registration), oldest first. */
+  listForIdentity(identityId: string): Promise<OrderRecord[]>;
   insertOrder(order: OrderRecord): Promise<'inserted' | 'duplicate'>;
   findHold(orderNo: string): Promise<HoldRecord | null>;
   insertHold(hold: HoldRecord): Promise<'inserted' | 'duplicate'>;

@@ -34,6 +34,11 @@ export function createFakeOrdersStore(): FakeOrdersStore {
       const found = orders.get(orderNo);
       return found ? structuredClone(found) : null;
     },
+    async listForIdentity(identityId) {
+      return [...orders.values()]
+        .filter((order) => order.identityId === identityId)
+        .map((order) => structuredClone(order));
+    },
     async insertOrder(order) {
       return insertOnce(orders, order.orderNo, order);
     },

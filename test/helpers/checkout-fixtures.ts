@@ -213,6 +213,7 @@ const fakeDirectory: IdentityDirectory = {
       userId: 'u-1',
       verificationStatus: 'VERIFIED',
       consentRecorded: true,
+      consentWithdrawn: false,
     };
   },
   async payerMatches(identityId, payer) {

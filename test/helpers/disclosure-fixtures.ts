@@ -16,7 +16,7 @@ import {
   type OrderOptions,
 } from './checkout-fixtures';
 import { randomPerson } from './identity-fixtures';
-import type { TestApp } from './test-app';
+import type { PartnerRegistration, TestApp } from './test-app';
 
 /** A scratch folder per call, removed by the caller with `fs.rmSync(dir, { recursive: true })`. */
 export function scratchDir(): string {
@@ -244,6 +244,22 @@ export async function carrierKey(t: TestApp, carrierCode: string): Promise<strin
   const { apiKey } = await t.clientKey('carrier', carrierCode);
   keys.set(carrierCode, apiKey);
   return apiKey;
+}
+
+/**
+ * Registers the carrier of `carrierCode` with where it is (e.g. abroad), as
+ * the one carrierKey and giveWaybill use from then on in this app.
+ */
+export async function registerCarrier(
+  t: TestApp,
+  carrierCode: string,
+  partner: PartnerRegistration,
+): Promise<{ id: string; apiKey: string }> {
+  const client = await t.clientKey('carrier', carrierCode, partner);
+  const keys = carrierKeys.get(t) ?? new Map<string, string>();
+  carrierKeys.set(t, keys);
+  keys.set(carrierCode, client.apiKey);
+  return client;
 }
 
 /** A waybill number for an order: letters and digits, never phone-shaped. */

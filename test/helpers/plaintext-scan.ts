@@ -26,6 +26,16 @@ const NON_PERSONAL_TEXT: Record<string, RegExp> = {
   declarations: /^goods\.\*\.(name|product\.name|product\.spec)$/,
   products: /^(name|spec)$/,
   order_parcels: /^products\.\*\.(name|spec)$/,
+  // The privacy office's note on an answer: clear text by contract, like a goods name.
+  privacy_requests: /^note$/,
+};
+
+/**
+ * collection -> field paths that may hold a phone number: a partner's privacy
+ * contact is the partner's business line, not a data subject's.
+ */
+const NON_PERSONAL_PHONE: Record<string, RegExp> = {
+  clients: /^contact$/,
 };
 
 export interface PlaintextFinding {
@@ -57,7 +67,8 @@ export async function findPlaintextPersonalData(
         const text = raw.replace(RANDOM_TOKEN, ' ');
         const kind = ID_NUMBER.test(text)
           ? 'id-number'
-          : MOBILE.test(text) || INTERNATIONAL_PHONE.test(text)
+          : (MOBILE.test(text) || INTERNATIONAL_PHONE.test(text)) &&
+              !NON_PERSONAL_PHONE[name]?.test(path)
             ? 'mobile'
             : CHINESE.test(text) && !NON_PERSONAL_TEXT[name]?.test(path)
               ? 'chinese-text'

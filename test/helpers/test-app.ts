@@ -15,10 +15,30 @@ export interface TestApp extends BuiltApp {
   /** Every log line the app wrote, raw. */
   logs: string[];
   http(): ReturnType<typeof request>;
-  /** Registers a client through the API and returns its key. */
-  clientKey(role: string, partnerCode?: string): Promise<{ id: string; apiKey: string }>;
+  /**
+   * Registers a client through the API and returns its key. A partner (with
+   * a partnerCode) is in mainland China (`CN`) with a privacy contact unless
+   * `partner` says otherwise.
+   */
+  clientKey(
+    role: string,
+    partnerCode?: string,
+    partner?: PartnerRegistration,
+  ): Promise<{ id: string; apiKey: string }>;
   close(): Promise<void>;
 }
+
+/** Where a partner is and whom to ask: the v1.1 registration fields. */
+export interface PartnerRegistration {
+  /** The client's name (default `<role> client`). */
+  name?: string;
+  jurisdiction?: string;
+  crossBorderBasis?: string;
+  contact?: string;
+}
+
+/** The fields a partner registers with when a test names none. */
+export const DEFAULT_PARTNER = { jurisdiction: 'CN', contact: 'privacy@partner.example' };
 
 /** A fresh database name per app: test files never see each other's data. */
 export function freshDatabaseName(): string {
@@ -80,11 +100,15 @@ export async function createTestApp(
     connection,
     logs,
     http,
-    async clientKey(role, partnerCode) {
+    async clientKey(role, partnerCode, partner) {
       const response = await http()
         .post('/v1/clients')
         .set('Authorization', `Bearer ${ADMIN_KEY}`)
-        .send({ name: `${role} client`, role, ...(partnerCode ? { partnerCode } : {}) })
+        .send({
+          name: `${role} client`,
+          role,
+          ...(partnerCode ? { partnerCode, ...DEFAULT_PARTNER, ...partner } : {}),
+        })
         .expect(201);
       return { id: response.body.id, apiKey: response.body.apiKey };
     },
