@@ -15,6 +15,14 @@ export default tseslint.config(
     },
   },
   {
+    // The security console: browser ES modules served as they are (no build step).
+    files: ['src/console/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: { document: 'readonly', fetch: 'readonly' },
+    },
+  },
+  {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },

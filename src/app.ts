@@ -4,6 +4,7 @@ import type { Connection } from 'mongoose';
 import type { Metric } from 'prom-client';
 import { createAccessLog } from './audit/access-log';
 import { createClientsModule } from './clients/clients-module';
+import { createConsoleModule } from './console/console-module';
 import type { Config } from './config';
 import { createDisclosureModule } from './disclosure/disclosure-module';
 import { createReceiptsStore } from './disclosure/receipts-store';
@@ -33,6 +34,8 @@ import {
 } from './quota/person-ledger-migration';
 import { createPersonRecords } from './quota/person-records';
 import { createQuotaModule } from './quota/quota-module';
+import { createLegalHoldsModule } from './retention/retention-module';
+import type { RetentionReport, RetentionRunOptions } from './retention/retention-types';
 
 export interface AppDeps {
   config: Config;
@@ -76,6 +79,8 @@ export interface BuiltApp {
   };
   /** The overdue check of privacy requests, run at a chosen time (tests). */
   privacyRequests: { checkOverdue(now: Date): Promise<OverdueCheck> };
+  /** One pass of the retention job (the CLI, tests): see docs/privacy-lifecycle.md. */
+  retention: { runRetention(options: RetentionRunOptions): Promise<RetentionReport> };
 }
 
 export function createApp(deps: AppDeps): BuiltApp {
@@ -94,6 +99,7 @@ export function createApp(deps: AppDeps): BuiltApp {
     orderLifecycle: capabilities.orderLifecycle,
     quotaMigration: capabilities.quotaMigration,
     privacyRequests: capabilities.privacyRequests,
+    retention: capabilities.retention,
     async start() {
       for (const module of modules) await module.ensureIndexes?.();
       for (const module of modules) await module.start?.();
@@ -121,6 +127,11 @@ function createCapabilities({ config, connection, logger, clock, maintenance }: 
     { connection, fieldCipher: crypto.fieldCipher, clock },
     config,
   );
+  // Legal holds before identities: a deletion seals what the law keeps before it destroys the key.
+  const legalHolds = createLegalHoldsModule(
+    { connection, keyring: crypto.keyring, records: personRecords, accessLog, clock, maintenance },
+    config,
+  );
   const identities = createIdentitiesModule(
     {
       connection,
@@ -128,9 +139,12 @@ function createCapabilities({ config, connection, logger, clock, maintenance }: 
       accessLog,
       disclosureReceipts: receipts,
       exportSources: { ...personRecords, partners: clients.partnerProfiles },
+      legalHold: legalHolds.erasureHold,
     },
     config,
   );
+  // The retention job erases through identities, the same path as DELETE.
+  const retention = legalHolds.withErasure(identities.erasure, logger);
   const identityDirectory = identities.directory;
   // The product catalogue: checkout taxes and confirms orders by it.
   const products = createProductsModule({ connection, clock }, config);
@@ -208,6 +222,11 @@ function createCapabilities({ config, connection, logger, clock, maintenance }: 
       quota,
       disclosure,
       privacyRequests,
+      legalHolds,
+      retention,
+      // The auditor's search by person: the log's events, the identities module's person keys.
+      accessLog.personSearch(identities.personDirectory),
+      createConsoleModule(),
       personKeys,
     ] as Module[],
     clients,
@@ -217,6 +236,7 @@ function createCapabilities({ config, connection, logger, clock, maintenance }: 
     orderLifecycle: quota.lifecycle,
     quotaMigration,
     privacyRequests,
+    retention,
   };
 }
 

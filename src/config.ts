@@ -62,7 +62,19 @@ export interface Config {
   };
   /** The register of a person's requests: how often overdue ones are counted and alerted. */
   privacyRequests: { checkIntervalMs: number };
+  /** Legal holds and the retention job (docs/privacy-lifecycle.md). */
+  retention: {
+    /** Transaction records are kept this long after completion (E-Commerce Law art. 31: at least 3). */
+    transactionYears: number;
+    /** An identity with no order completed (and none open) for this long is erased (at least 3). */
+    inactiveIdentityYears: number;
+    /** How often the in-process retention job runs; 0: never (run the CLI instead). */
+    jobIntervalMs: number;
+  };
 }
+
+/** The legal minimum both retention periods may not go below (E-Commerce Law art. 31). */
+export const RETENTION_FLOOR_YEARS = 3;
 
 /** Known only outside production, so a dev machine starts with no setup. */
 const DEV_ADMIN_API_KEY = 'dev-admin-key-not-for-production';
@@ -133,6 +145,18 @@ const schema = Joi.object({
   CUSTOMS_QUOTA_SIM_LATENCY_MS: Joi.number().integer().min(0).max(60000).default(0),
   CUSTOMS_QUOTA_SIM_FAILURE: Joi.string().valid('none', 'error', 'hang').default('none'),
   PRIVACY_REQUESTS_CHECK_INTERVAL_MS: Joi.number().integer().min(1000).max(86400000).default(60000),
+  // Floors, not defaults only: configuration can lengthen the periods, never shorten them below the law.
+  RETENTION_TRANSACTION_YEARS: Joi.number()
+    .integer()
+    .min(RETENTION_FLOOR_YEARS)
+    .max(100)
+    .default(3),
+  RETENTION_INACTIVE_IDENTITY_YEARS: Joi.number()
+    .integer()
+    .min(RETENTION_FLOOR_YEARS)
+    .max(100)
+    .default(3),
+  RETENTION_JOB_INTERVAL_MS: Joi.number().integer().min(0).max(2147483647).default(86400000),
 }).unknown(true);
 
 export class ConfigError extends Error {}
@@ -195,6 +219,11 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       },
     },
     privacyRequests: { checkIntervalMs: value.PRIVACY_REQUESTS_CHECK_INTERVAL_MS },
+    retention: {
+      transactionYears: value.RETENTION_TRANSACTION_YEARS,
+      inactiveIdentityYears: value.RETENTION_INACTIVE_IDENTITY_YEARS,
+      jobIntervalMs: value.RETENTION_JOB_INTERVAL_MS,
+    },
   };
 }
 

@@ -2,6 +2,7 @@ import { auth } from './helpers/auth';
 import {
   ALL_ROLES,
   PARTNER_CODES,
+  PUBLIC_PATHS,
   concretePath,
   describeOperation,
   documentedOperations,
@@ -28,7 +29,6 @@ const GENEROUS_LIMITS = {
   REFUSALS_PER_MINUTE_PER_ADDRESS: '100000',
   REFUSALS_PER_MINUTE_PER_KEY: '100000',
 };
-const PUBLIC_PATHS = ['/healthz', '/readyz', '/metrics', '/openapi.json'];
 
 beforeAll(async () => {
   // The matrix causes ~200 refusals from one address in a minute: far past the refusal limits.

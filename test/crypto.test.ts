@@ -138,7 +138,7 @@ describe('master key files', () => {
 });
 
 describe('keyring', () => {
-  it('when a fresh database is opened, then a KEK and three blind-index keys are stored wrapped by RSA-OAEP', async () => {
+  it('when a fresh database is opened, then a KEK, three blind-index keys and the legal-retention key are stored wrapped by RSA-OAEP', async () => {
     const connection = await freshConnection();
     await startedCrypto(connection);
     const entries = await connection.collection('keyring').find().toArray();
@@ -147,6 +147,7 @@ describe('keyring', () => {
       'blind-index:name#1:active',
       'blind-index:person#1:active',
       'kek#1:active',
+      'legal-retention#1:active',
     ]);
     for (const entry of entries) expect(Buffer.from(entry.wrapped, 'base64')).toHaveLength(384);
   });

@@ -195,7 +195,15 @@ describe('identities service with its access log and disclosure receipts', () =>
       },
     };
     identities = createIdentitiesModule(
-      { connection: t.connection, crypto, accessLog, disclosureReceipts, exportSources },
+      {
+        connection: t.connection,
+        crypto,
+        accessLog,
+        disclosureReceipts,
+        exportSources,
+        // These tests register only: nothing is ever erased, so nothing is held.
+        legalHold: { retain: async () => 'none' as const },
+      },
       t.config,
     );
   });

@@ -1,3 +1,4 @@
+import { PUBLIC_PATHS } from './helpers/openapi-operations';
 import { createTestApp, type TestApp } from './helpers/test-app';
 import { expectNothingStoredInPlaintext } from './helpers/plaintext-scan';
 
@@ -43,7 +44,7 @@ describe('GET /openapi.json', () => {
       >,
     )) {
       for (const operation of Object.values(operations)) {
-        const isPublic = ['/healthz', '/readyz', '/metrics', '/openapi.json'].includes(path);
+        const isPublic = PUBLIC_PATHS.includes(path);
         expect({ path, public: operation.security.length === 0 }).toEqual({
           path,
           public: isPublic,

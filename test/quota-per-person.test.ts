@@ -5,6 +5,7 @@ import {
   orderBody,
   quota,
   registerBuyer,
+  registerSamePerson,
   transition,
   verify,
   type Buyer,
@@ -28,11 +29,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-/** The same person registered again, under another user account. */
-async function registeredAgain(first: Buyer, userId: string): Promise<Buyer> {
-  const { name, idNumber, phone, birth } = first.person;
-  return registerBuyer(t, key, { userId, name, idNumber, phone, birth });
-}
+const registeredAgain = (first: Buyer, userId: string) => registerSamePerson(t, key, first, userId);
 
 const yuan = (amount: number) => ({ items: [{ qty: 1, unitPriceFen: amount * 100 }] });
 

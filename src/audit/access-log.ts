@@ -4,8 +4,8 @@ import type { RouteDefinition } from '../http/route';
 import type { DeniedAccessRecorder } from '../http/router';
 import type { Logger } from '../logger';
 import { loadAuditKeys } from './audit-keys';
-import { auditRoutes } from './audit-routes';
-import { createAuditService } from './audit-service';
+import { auditRoutes, personSearchRoutes } from './audit-routes';
+import { createAuditService, createPersonSearch, type PersonIdentities } from './audit-service';
 import { createAuditStore } from './audit-store';
 import type { AccessLog } from './audit-types';
 import { ChainWriter } from './audit-writer';
@@ -28,6 +28,11 @@ export interface AccessLogModule extends AccessLog {
    * events, closes the stream with a signed record.
    */
   stop(): Promise<void>;
+  /**
+   * The search by person, a module of its own: it needs the identities
+   * module's port, and identities are built after (and on) the access log.
+   */
+  personSearch(people: PersonIdentities): { routes: RouteDefinition[] };
   /** This instance's writer stream and confirmed head (diagnostics, tests). */
   position(): { stream: string; seq: number; hash: string };
   /** Writes a signed checkpoint of the current head now (when it moved). */
@@ -87,6 +92,9 @@ export function createAccessLog({
       await refusals.stop();
       await writer.stop();
     },
+    personSearch: (people) => ({
+      routes: personSearchRoutes(createPersonSearch(service, people)),
+    }),
     position: () => writer.position(),
     checkpoint: () => writer.checkpoint(),
   };

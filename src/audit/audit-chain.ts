@@ -3,7 +3,7 @@ import canonicalize from 'canonicalize';
 import type { CrossBorderTransfer } from '../cross-border/jurisdiction';
 import type { Actor } from '../http/route';
 import { canonicalEvent } from './audit-canonical';
-import type { AuditAction, AuditOutcome, AuditPurpose } from './audit-types';
+import type { AuditAction, AuditOutcome, AuditPurpose, RetentionCounts } from './audit-types';
 
 /** prevHash of the first event of every stream, and `prev` of the first ledger record. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -49,6 +49,11 @@ export interface AuditEventRecord {
    * take the reference encoder (audit-canonical.ts).
    */
   transfer?: CrossBorderTransfer;
+  /**
+   * Only on a `retention.run` event: what the pass erased, destroyed and
+   * anonymised. Hashed like every other field (reference encoder).
+   */
+  counts?: RetentionCounts;
 }
 
 /** Identical refusals one event stands for (see RefusalAggregator). */

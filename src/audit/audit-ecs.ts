@@ -49,6 +49,7 @@ export function toEcs(event: AuditEventRecord): Record<string, unknown> {
       resource: { id: event.resource?.id },
       ...(event.repeat ? { repeat: repeatOf(event.repeat) } : {}),
       ...(event.transfer ? { transfer: event.transfer } : {}),
+      ...(event.counts ? { counts: event.counts } : {}),
       chain: {
         stream: event.stream,
         seq: event.seq,

@@ -16,6 +16,7 @@ import {
   type AccessEventInput,
   type AuditAction,
   type AuditPurpose,
+  type RetentionCounts,
 } from './audit-types';
 
 /** The purpose each action serves, for a denied attempt: no use case ran to name one. */
@@ -33,6 +34,8 @@ const DEFAULT_PURPOSE: Record<AuditAction, AuditPurpose> = {
   'audit.read': 'security-review',
   'audit.export': 'security-review',
   'audit.verify': 'security-review',
+  'identity.legal-hold-read': 'legal-request',
+  'retention.run': 'record-keeping',
 };
 
 const ACTIONS = new Set<string>(AUDIT_ACTIONS);
@@ -88,6 +91,23 @@ function checkedTransfer(transfer: CrossBorderTransfer): CrossBorderTransfer {
   };
 }
 
+const COUNT_NAMES = ['identitiesErased', 'holdsDestroyed', 'recordsAnonymised'] as const;
+
+/** Exactly the three counts, each a non-negative safe integer. */
+function checkedCounts(counts: RetentionCounts): RetentionCounts {
+  if (typeof counts !== 'object' || Object.keys(counts).length !== COUNT_NAMES.length) {
+    reject('counts');
+  }
+  const valid = (value: unknown) =>
+    typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+  if (!COUNT_NAMES.every((name) => valid(counts[name]))) reject('counts');
+  return {
+    identitiesErased: counts.identitiesErased,
+    holdsDestroyed: counts.holdsDestroyed,
+    recordsAnonymised: counts.recordsAnonymised,
+  };
+}
+
 export interface SubjectPseudonym {
   subjectRef(identityId: string): string;
   keyId: string;
@@ -139,6 +159,7 @@ export function toEvent(
     sourceIp:
       typeof context.sourceIp === 'string' && isIP(context.sourceIp) ? context.sourceIp : 'unknown',
     ...(input.transfer == null ? {} : { transfer: checkedTransfer(input.transfer) }),
+    ...(input.counts == null ? {} : { counts: checkedCounts(input.counts) }),
   };
 }
 

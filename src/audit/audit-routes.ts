@@ -11,7 +11,13 @@ import {
   type AuditEventRecord,
 } from './audit-chain';
 import { toEcs } from './audit-ecs';
-import type { AuditService, EventQuery, ListQuery } from './audit-service';
+import type {
+  AuditService,
+  EventQuery,
+  ListQuery,
+  PersonSearch,
+  PersonSearchQuery,
+} from './audit-service';
 import { AUDIT_ACTIONS, AUDIT_OUTCOMES, AUDIT_PURPOSES } from './audit-types';
 
 const idPattern = /^[A-Za-z0-9_-]{1,64}$/;
@@ -29,6 +35,24 @@ const filters = {
 
 const listQuery = Joi.object<ListQuery>({
   ...filters,
+  limit: Joi.number().integer().min(1).max(500).default(50),
+  after: Joi.string()
+    .pattern(/^[A-Za-z0-9_-]{1,512}$/)
+    .description('Opaque cursor: `next` of the previous page'),
+});
+
+/**
+ * The search by person. The id number travels in the body so that no URL,
+ * proxy log or browser history holds it; its checks are the identities
+ * module's, and no error quotes it.
+ */
+const personSearchBody = Joi.object<PersonSearchQuery>({
+  idNumber: Joi.string()
+    .max(64)
+    .required()
+    .description('18-character resident identity number of the person; never stored or logged'),
+  from: filters.from,
+  to: filters.to,
   limit: Joi.number().integer().min(1).max(500).default(50),
   after: Joi.string()
     .pattern(/^[A-Za-z0-9_-]{1,512}$/)
@@ -79,6 +103,13 @@ const eventSchema = Joi.object({
     basis: Joi.string().valid(...CROSS_BORDER_BASES),
   }).description(
     'Only on a disclosure to a partner outside mainland China: its country and the cross-border basis (PIPL art. 38-39); part of the hashed content',
+  ),
+  counts: Joi.object({
+    identitiesErased: Joi.number().integer().min(0),
+    holdsDestroyed: Joi.number().integer().min(0),
+    recordsAnonymised: Joi.number().integer().min(0),
+  }).description(
+    'Only on a `retention.run` event: identities erased, legal holds destroyed, orders anonymised (or, on a dry run, that would be); part of the hashed content',
   ),
 });
 
@@ -165,6 +196,7 @@ function eventView(event: AuditEventRecord) {
     hash: event.hash,
     ...(event.repeat ? { repeat: repeatView(event.repeat) } : {}),
     ...(event.transfer ? { transfer: event.transfer } : {}),
+    ...(event.counts ? { counts: event.counts } : {}),
   };
 }
 
@@ -251,6 +283,31 @@ export function auditRoutes(audit: AuditService): RouteDefinition[] {
       },
       async handler(_req, res, { input, request }) {
         await sendNdjson(res, ndjson(await audit.openExport(input.query, request)));
+      },
+    }),
+  ];
+}
+
+/** `POST /v1/audit-events/search`: built apart, as it needs the identities module's port. */
+export function personSearchRoutes(search: PersonSearch): RouteDefinition[] {
+  return [
+    route({
+      method: 'post',
+      path: '/v1/audit-events/search',
+      summary:
+        'Every event about the person with an id number, across all their identity records (deleted ones too); the search is itself an event',
+      tag: 'Access log',
+      roles: ['auditor'],
+      body: personSearchBody,
+      personalData: personalData('audit.read'),
+      responses: {
+        200: { description: 'One page, in (at, stream, seq) order', schema: pageSchema },
+        400: { description: 'A malformed id number (never quoted back) or cursor' },
+        503: { description: 'The search could not be recorded; nothing is returned' },
+      },
+      async handler(_req, res, { input, request }) {
+        const page = await search(input.body, request);
+        res.json({ items: page.items.map(eventView), next: page.next });
       },
     }),
   ];

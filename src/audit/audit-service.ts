@@ -39,11 +39,53 @@ export interface EventPage {
   next: string | null;
 }
 
+/** Events about any of some identity records (one person's), in a time window, one page at a time. */
+export interface IdentitiesEventsQuery {
+  identityIds: readonly string[];
+  from?: Date;
+  to?: Date;
+  limit: number;
+  after?: string;
+}
+
+/** The search by person: the id number is turned into identity ids and goes no further. */
+export interface PersonSearchQuery extends Omit<IdentitiesEventsQuery, 'identityIds'> {
+  idNumber: string;
+}
+
+export type PersonSearch = (
+  query: PersonSearchQuery,
+  context: RequestContext,
+) => Promise<EventPage>;
+
+/** The identities module's port: every identity record of the person with an id number. */
+export interface PersonIdentities {
+  identityIdsOf(idNumber: string): Promise<string[]>;
+}
+
+/**
+ * Every event about the person with an id number, whatever identity records
+ * they had (deleted ones too): their identity ids, then the events of those
+ * identities' subjectRefs. A malformed number is refused by `people`.
+ */
+export function createPersonSearch(
+  audit: Pick<AuditService, 'listAboutIdentities'>,
+  people: PersonIdentities,
+): PersonSearch {
+  return async ({ idNumber, ...window }, context) =>
+    audit.listAboutIdentities(
+      { ...window, identityIds: await people.identityIdsOf(idNumber) },
+      context,
+    );
+}
+
 /** The latest signed ledger record, and its digest (what the next record's `prev` will be). */
 export type SignedHead = CheckpointRecord & { digest: string };
 
 export interface AuditService extends AccessLog {
   list(query: ListQuery, context: RequestContext): Promise<EventPage>;
+  /** Like `list`, for the events of any of the identities; recorded as one audit.read. */
+  listAboutIdentities(query: IdentitiesEventsQuery, context: RequestContext): Promise<EventPage>;
   verify(context: RequestContext): Promise<LogVerification>;
   /** The ledger's latest record as stored, for copies kept outside the database. */
   head(): Promise<SignedHead>;
@@ -98,6 +140,22 @@ export function createAuditService(deps: {
       const after = query.after === undefined ? null : decodeCursor(query.after);
       await recordReview('audit.read', context, query.identityId);
       const page = await store.findPage(toFilter(query), after, query.limit + 1);
+      const items = page.slice(0, query.limit);
+      const last = items[items.length - 1];
+      return { items, next: page.length > query.limit && last ? encodeCursor(last) : null };
+    },
+
+    async listAboutIdentities(query, context) {
+      const after = query.after === undefined ? null : decodeCursor(query.after);
+      // Its subject is the person's first registration (a pseudonym, like any subject), so
+      // the search shows up in later searches about them; none when nothing was found.
+      await recordReview('audit.read', context, query.identityIds[0]);
+      const filter: EventFilter = {
+        subjectRefs: query.identityIds.map((identityId) => pseudonym.subjectRef(identityId)),
+        from: query.from,
+        to: query.to,
+      };
+      const page = await store.findPage(filter, after, query.limit + 1);
       const items = page.slice(0, query.limit);
       const last = items[items.length - 1];
       return { items, next: page.length > query.limit && last ? encodeCursor(last) : null };

@@ -32,6 +32,8 @@ export interface StreamEntry {
 export interface EventFilter {
   actorId?: string;
   subjectRef?: string;
+  /** Any of these subjects (one person's identity records); takes the place of `subjectRef`. */
+  subjectRefs?: readonly string[];
   action?: AuditAction;
   outcome?: AuditOutcome;
   from?: Date;
@@ -374,6 +376,7 @@ function toQuery(filter: EventFilter): Filter {
   const query: Filter = {};
   if (filter.actorId !== undefined) query['actor.clientId'] = filter.actorId;
   if (filter.subjectRef !== undefined) query.subjectRef = filter.subjectRef;
+  if (filter.subjectRefs !== undefined) query.subjectRef = { $in: [...filter.subjectRefs] };
   if (filter.action !== undefined) query.action = filter.action;
   if (filter.outcome !== undefined) query.outcome = filter.outcome;
   if (filter.from || filter.to) {

@@ -16,6 +16,10 @@ export const AUDIT_ACTIONS = [
   'audit.read',
   'audit.export',
   'audit.verify',
+  /** A legal hold opened for an authority's request (customs, court, regulator). */
+  'identity.legal-hold-read',
+  /** One pass of the retention job, with its counts. */
+  'retention.run',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -36,6 +40,8 @@ export const AUDIT_PURPOSES = [
   'record-keeping',
   /** The person withdrew their consent (PIPL art. 15). */
   'consent-withdrawal',
+  /** An authority's request for data kept under a legal hold (customs, court, regulator). */
+  'legal-request',
 ] as const;
 export type AuditPurpose = (typeof AUDIT_PURPOSES)[number];
 
@@ -60,6 +66,15 @@ export interface AccessEventInput {
    * and the basis (PIPL art. 38-39). Absent on every other event.
    */
   transfer?: CrossBorderTransfer | null;
+  /** Only on a `retention.run` event: what the pass erased, destroyed and anonymised. */
+  counts?: RetentionCounts | null;
+}
+
+/** What one retention pass did (or, dry, would do): non-negative integers. */
+export interface RetentionCounts {
+  identitiesErased: number;
+  holdsDestroyed: number;
+  recordsAnonymised: number;
 }
 
 /**

@@ -2,12 +2,14 @@ import { isDuplicateKey } from '../db/duplicate-key';
 import { Schema, type Connection, type Model } from 'mongoose';
 import { ensureModelIndexes } from '../db/indexes';
 
-/** What a keyring entry is for: wrapping data keys, or one blind index each. */
+/** What a keyring entry is for: wrapping data keys, one blind index each, or sealing legal holds. */
 export const KEY_PURPOSES = [
   'kek',
   'blind-index:idNumber',
   'blind-index:name',
   'blind-index:person',
+  /** Seals what erasure keeps under a legal hold (src/retention/); used for nothing else. */
+  'legal-retention',
 ] as const;
 export type KeyPurpose = (typeof KEY_PURPOSES)[number];
 

@@ -29,6 +29,10 @@ export interface Keyring {
   /** A KEK by version; reloads once for a version not seen yet; null when unknown or retired. */
   kek(version: number): Promise<Buffer | null>;
   blindIndexKey(purpose: BlindIndexPurpose): VersionedKey;
+  /** The key that seals legal holds (and only them): the newest version. */
+  retentionKey(): VersionedKey;
+  /** A legal-retention key by version; null when unknown or retired. */
+  retentionKeyVersion(version: number): Buffer | null;
   /** Asks the database (not memory): a rotation in another process may have retired it. */
   isKekRetired(version: number): Promise<boolean>;
   reload(): Promise<void>;
@@ -136,7 +140,7 @@ export function createKeyring(store: KeyringStore, masterKey: () => MasterKey): 
       await load(current);
       // A fresh database gets version 1 of each key; a lost race just reloads.
       let created = false;
-      for (const purpose of ['kek', ...BLIND_INDEX_PURPOSES] as const) {
+      for (const purpose of ['kek', ...BLIND_INDEX_PURPOSES, 'legal-retention'] as const) {
         if (!entries.some((entry) => entry.purpose === purpose)) {
           await createEntry(purpose, 1, current);
           created = true;
@@ -164,6 +168,16 @@ export function createKeyring(store: KeyringStore, masterKey: () => MasterKey): 
     blindIndexKey(purpose) {
       requireOpen();
       return newest(purpose);
+    },
+
+    retentionKey() {
+      requireOpen();
+      return newest('legal-retention');
+    },
+
+    retentionKeyVersion(version) {
+      requireOpen();
+      return keys.get(slot('legal-retention', version)) ?? null;
     },
 
     async isKekRetired(version) {

@@ -1,7 +1,8 @@
 import type { Request, Response } from 'express';
 import type Joi from 'joi';
 
-export const ROLES = ['admin', 'checkout', 'customs', 'carrier', 'auditor'] as const;
+/** `legal`: the legal and privacy office, the only reader of legal holds (src/retention/). */
+export const ROLES = ['admin', 'checkout', 'customs', 'carrier', 'auditor', 'legal'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Who is calling: resolved from the API key by the auth middleware. */

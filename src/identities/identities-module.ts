@@ -2,15 +2,17 @@ import type { Connection } from 'mongoose';
 import type { AccessLog } from '../audit/audit-types';
 import type { Config } from '../config';
 import type { CryptoModule } from '../crypto/crypto-module';
-import type { RouteDefinition } from '../http/route';
+import type { RequestContext, RouteDefinition } from '../http/route';
 import { identitiesRoutes } from './identities-routes';
 import { createIdentitiesService, type IdentitiesService } from './identities-service';
 import { createIdentitiesStore } from './identities-store';
 import type { ExportSources } from './export-ports';
 import type { DisclosureReceipts } from './identities-types';
 import type { IdentityDirectory } from './identity-directory';
+import { createPersonDirectory, type PersonDirectory } from './person-directory';
 import { createPersonRefBackfill, type PersonRefBackfill } from './person-ref-backfill';
 import type { ConsentWithdrawnListener } from './withdraw-consent';
+import type { ErasureHold } from './legal-hold-port';
 import { createIdentityDirectory } from './identity-directory-service';
 import {
   createDisabledProvider,
@@ -27,9 +29,27 @@ export interface IdentitiesModule {
   directory: IdentityDirectory;
   /** Person keys for identities registered before they existed (`npm run quota:migrate`). */
   personRefs: PersonRefBackfill;
+  /** The identity ids of one person, for the access log's search by person. */
+  personDirectory: PersonDirectory;
+  /** The retention job's port: active identities, and erasure by the same path as DELETE. */
+  erasure: IdentityErasure;
   /** Subscribes to consent withdrawals (checkout releases the identity's reservations). */
   onConsentWithdrawn(listener: ConsentWithdrawnListener): void;
   ensureIndexes(): Promise<void>;
+}
+
+/** An active identity as the retention job sees it: no personal field. */
+export interface ActiveIdentity {
+  identityId: string;
+  createdAt: Date;
+}
+
+export interface IdentityErasure {
+  /** Active identities after `after` in id order. */
+  listActive(after: string | null, limit: number): Promise<ActiveIdentity[]>;
+  countActive(): Promise<number>;
+  /** DELETE /v1/identities/{id}: hold first, then the key destroyed. */
+  erase(ctx: RequestContext, identityId: string): Promise<void>;
 }
 
 function createVerificationProvider(config: Pick<Config, 'idv'>): IdentityVerificationProvider {
@@ -52,6 +72,7 @@ export function createIdentitiesModule(
     accessLog,
     disclosureReceipts,
     exportSources,
+    legalHold,
     provider,
   }: {
     connection: Connection;
@@ -61,6 +82,8 @@ export function createIdentitiesModule(
     disclosureReceipts: DisclosureReceipts;
     /** Orders and quota (quota module), recipients (clients module), for the export. */
     exportSources: ExportSources;
+    /** Legal holds (retention module): what erasure keeps because the law requires it. */
+    legalHold: ErasureHold;
     /** Overrides the configured provider (tests inject one). */
     provider?: IdentityVerificationProvider;
   },
@@ -80,6 +103,7 @@ export function createIdentitiesModule(
     accessLog,
     disclosureReceipts,
     exportSources,
+    legalHold,
     onConsentWithdrawn: consentListeners,
   });
   return {
@@ -96,6 +120,15 @@ export function createIdentitiesModule(
       blindIndex: crypto.blindIndex,
       accessLog,
     }),
+    personDirectory: createPersonDirectory({
+      identitiesStore: store,
+      blindIndex: crypto.blindIndex,
+    }),
+    erasure: {
+      listActive: (after, limit) => store.listActive(after, limit),
+      countActive: () => store.countActive(),
+      erase: (ctx, identityId) => service.remove(ctx, identityId),
+    },
     onConsentWithdrawn: (listener) => {
       consentListeners.push(listener);
     },

@@ -25,6 +25,7 @@ import {
   type IdentityUseCaseDeps,
 } from './identity-use-case-deps';
 import { exportView, maskedView, type DescribedReceipt } from './identity-views';
+import type { ErasureHold } from './legal-hold-port';
 import { imageTypeOf } from './photo-image';
 import { registerIdentity, type RegistrationResult } from './register-identity';
 import {
@@ -62,6 +63,8 @@ export interface IdentitiesServiceDeps {
   disclosureReceipts: DisclosureReceipts;
   /** Orders, quota usage and partners, for the export. */
   exportSources: ExportSources;
+  /** Keeps what the law requires (legal holds, src/retention/) before a deletion destroys the key. */
+  legalHold: ErasureHold;
   /** Told when a consent is withdrawn (checkout releases reservations); see withdraw-consent.ts. */
   onConsentWithdrawn?: readonly ConsentWithdrawnListener[];
   now?: () => Date;
@@ -76,6 +79,7 @@ export function createIdentitiesService(deps: IdentitiesServiceDeps): Identities
     events: createIdentityAccessEvents(deps.accessLog),
     disclosureReceipts: deps.disclosureReceipts,
     exportSources: deps.exportSources,
+    legalHold: deps.legalHold,
     now: deps.now ?? (() => new Date()),
   };
   return {
@@ -185,14 +189,25 @@ async function putPhoto(
   });
 }
 
-/** Deletes an identity (PIPL art. 47) by destroying its data key: crypto-shredding. */
+/**
+ * Deletes an identity (PIPL art. 47) by destroying its data key: crypto-shredding.
+ * What the law requires to be kept (transaction records, with the buyer) is
+ * sealed under a legal hold first; when that cannot be written the delete
+ * stops with a 503 and nothing is destroyed.
+ */
 async function removeIdentity(
   deps: IdentityUseCaseDeps,
   ctx: RequestContext,
   identityId: string,
 ): Promise<void> {
   // A delete that stopped half-way (deletion begun, record still ACTIVE) is finished by this one.
-  await loadForDeletion(deps.store, identityId);
+  const record = await loadForDeletion(deps.store, identityId);
+  // Insert-or-keep: a retry finds the hold its first attempt wrote, and never decrypts again.
+  await deps.legalHold.retain({
+    identityId,
+    personRef: record.personRef,
+    readBuyer: () => decryptIdentity(deps.fieldCipher, record),
+  });
   // Readers see the identity as gone before its key is: one that meets the destroyed key answers 404.
   await deps.store.beginDeletion(identityId, deps.now());
   // The key goes first: from here on no copy of this subject's ciphertext can be read.

@@ -67,6 +67,8 @@ const identitySchema = new Schema<IdentityDocument>(
 identitySchema.index({ id: 1 }, { unique: true });
 // Idempotent registration: one identity per user and id number (by blind index).
 identitySchema.index({ userId: 1, idNumberIndex: 1 }, { unique: true });
+// The auditor's search by person: every record of one person, kept after deletion.
+identitySchema.index({ personRef: 1, createdAt: 1 });
 
 const photoSchema = new Schema<PhotoRecord>(
   {
@@ -181,6 +183,18 @@ export function createIdentitiesStore(connection: Connection): IdentitiesStore {
         .lean<IdentityRecord[]>();
       return found.map(toRecord);
     },
+    async listActive(after, limit) {
+      const found = await identities
+        .find(
+          { status: 'ACTIVE', ...(after === null ? {} : { _id: { $gt: after } }) },
+          { _id: 1, createdAt: 1 },
+        )
+        .sort({ _id: 1 })
+        .limit(limit)
+        .lean<{ _id: string; createdAt: Date }[]>();
+      return found.map((found) => ({ identityId: found._id, createdAt: found.createdAt }));
+    },
+    countActive: () => identities.countDocuments({ status: 'ACTIVE' }),
     countWithoutPersonRef: () => identities.countDocuments(WITHOUT_PERSON_REF),
     async setPersonRef(id, personRef) {
       const result = await identities.updateOne(
@@ -188,6 +202,13 @@ export function createIdentitiesStore(connection: Connection): IdentitiesStore {
         { $set: { personRef } },
       );
       return result.modifiedCount === 1;
+    },
+    async listIdsByPersonRef(personRef) {
+      const found = await identities
+        .find({ personRef }, { _id: 1 })
+        .sort({ createdAt: 1, _id: 1 })
+        .lean<{ _id: string }[]>();
+      return found.map((document) => document._id);
     },
     async withdrawConsent(id, at) {
       await identities.updateOne(

@@ -89,9 +89,20 @@ export interface IdentitiesStore {
   markDeleted(id: string, at: Date): Promise<boolean>;
   /** Active identities without a personRef (made before it existed), by id, after `after`. */
   listWithoutPersonRef(after: string | null, limit: number): Promise<IdentityRecord[]>;
+  /** Active identities (no deletion begun), ids and registration times only, in id order. */
+  listActive(
+    after: string | null,
+    limit: number,
+  ): Promise<{ identityId: string; createdAt: Date }[]>;
+  countActive(): Promise<number>;
   countWithoutPersonRef(): Promise<number>;
   /** Sets the personRef of an identity that has none; false when it has one already. */
   setPersonRef(id: string, personRef: string): Promise<boolean>;
+  /**
+   * Ids of every identity record of one person, deleted ones too (a deletion
+   * keeps `personRef`), oldest registration first.
+   */
+  listIdsByPersonRef(personRef: string): Promise<string[]>;
   /**
    * Records the withdrawal of an active identity's consent, once: the record
    * after it (the first withdrawal's time stays), or null when not active.

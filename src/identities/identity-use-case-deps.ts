@@ -5,6 +5,7 @@ import type { DisclosureReceipts, IdentitiesStore, IdentityRecord } from './iden
 import type { ExportSources } from './export-ports';
 import type { IdentityAccessEvents } from './identity-access-events';
 import type { IdentityVerifier } from './identity-verification';
+import type { ErasureHold } from './legal-hold-port';
 
 /** What the identities use cases work with; createIdentitiesService builds it once. */
 export interface IdentityUseCaseDeps {
@@ -15,6 +16,8 @@ export interface IdentityUseCaseDeps {
   events: IdentityAccessEvents;
   disclosureReceipts: DisclosureReceipts;
   exportSources: ExportSources;
+  /** Keeps what the law requires before an erasure destroys the key. */
+  legalHold: ErasureHold;
   now: () => Date;
 }
 

@@ -1,6 +1,12 @@
 import { Schema, type Connection } from 'mongoose';
 import { insertUnique } from '../db/duplicate-key';
-import type { HoldRecord, OrderParcel, OrderRecord, OrdersStore } from './orders-types';
+import {
+  ANONYMISED,
+  type HoldRecord,
+  type OrderParcel,
+  type OrderRecord,
+  type OrdersStore,
+} from './orders-types';
 import { ensureModelIndexes } from '../db/indexes';
 
 /**
@@ -161,6 +167,14 @@ export function createOrdersStore(connection: Connection): OrdersStore {
       const set = { $set: { personKey } };
       const changed = await orders.updateMany(unassigned, set);
       await holds.updateMany(unassigned, set);
+      return changed.modifiedCount;
+    },
+
+    async anonymiseForIdentity(identityId) {
+      const changed = await orders.updateMany(
+        { identityId },
+        { $set: { identityId: ANONYMISED, consignee: null, personalHash: null } },
+      );
       return changed.modifiedCount;
     },
 

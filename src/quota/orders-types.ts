@@ -131,7 +131,18 @@ export interface OrdersStore {
   setHoldDue(orderNo: string, dueAt: Date): Promise<void>;
   /** Moves every order and hold still keyed by its identity onto `personKey`; how many orders changed. */
   assignPersonKey(identityId: string, personKey: string): Promise<number>;
+  /**
+   * The one update of an order's content (orders are otherwise insert-only):
+   * when a legal hold ends, the identity's orders lose their link to the
+   * person (identityId `anonymised`, no consignee, no personal hash). The
+   * amounts, items and personKey (the quota ledger's pseudonym) stay.
+   * Idempotent; answers how many orders changed.
+   */
+  anonymiseForIdentity(identityId: string): Promise<number>;
   /** Holds due at `now`, in orderNo order, after `after`. */
   listDueHolds(now: Date, after: string | null, limit: number): Promise<HoldRecord[]>;
   ensureIndexes(): Promise<void>;
 }
+
+/** What an anonymised record names instead of its identity (OrdersStore.anonymiseForIdentity). */
+export const ANONYMISED = 'anonymised';

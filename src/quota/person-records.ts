@@ -9,6 +9,7 @@ import { openConsignee } from './order-fields';
 import { createOrdersStore } from './orders-store';
 import type { OrderRecord } from './orders-types';
 import { loadPolicy } from './policy';
+import type { OrderActivityOf, OrderAnonymiser } from '../retention/retention-types';
 
 export interface PersonRecordsDeps {
   connection: Connection;
@@ -25,7 +26,12 @@ export interface PersonRecordsDeps {
 export function createPersonRecords(
   deps: PersonRecordsDeps,
   config: Pick<Config, 'quota'>,
-): { orders: OrdersOfPerson; quota: QuotaUsage } {
+): {
+  orders: OrdersOfPerson;
+  quota: QuotaUsage;
+  activity: OrderActivityOf;
+  anonymiser: OrderAnonymiser;
+} {
   const clock = deps.clock ?? (() => new Date());
   const ordersStore = createOrdersStore(deps.connection);
   const ledgerStore = createLedgerStore(deps.connection);
@@ -44,6 +50,30 @@ export function createPersonRecords(
         }
         return exported;
       },
+    },
+    activity: {
+      async ofIdentity(identityId) {
+        const orders = await ordersStore.listForIdentity(identityId);
+        const ledgers = new LedgerReads(ledger, clock());
+        return Promise.all(
+          orders.map(async (order) => {
+            const entry = (await ledgers.of(order.personKey, order.quotaYear)).entries.get(
+              order.orderNo,
+            );
+            return {
+              orderNo: order.orderNo,
+              status: entry?.status ?? order.result.decision,
+              orderedAt: order.orderedAt,
+              lastChangeAt: entry?.at ?? order.orderedAt,
+              confirmedAt: entry?.confirmedAt ?? null,
+              releasedAt: entry?.releasedAt ?? null,
+            };
+          }),
+        );
+      },
+    },
+    anonymiser: {
+      anonymiseOrders: (identityId) => ordersStore.anonymiseForIdentity(identityId),
     },
     quota: {
       async yearsOf(person) {

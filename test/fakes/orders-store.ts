@@ -1,8 +1,9 @@
-import type {
-  HoldRecord,
-  OrderParcel,
-  OrderRecord,
-  OrdersStore,
+import {
+  ANONYMISED,
+  type HoldRecord,
+  type OrderParcel,
+  type OrderRecord,
+  type OrdersStore,
 } from '../../src/quota/orders-types';
 
 /**
@@ -62,6 +63,15 @@ export function createFakeOrdersStore(): FakeOrdersStore {
     async setHoldDue(orderNo, dueAt) {
       const hold = holds.get(orderNo);
       if (hold) hold.dueAt = dueAt;
+    },
+    async anonymiseForIdentity(identityId) {
+      let changed = 0;
+      for (const record of orders.values()) {
+        if (record.identityId !== identityId) continue;
+        Object.assign(record, { identityId: ANONYMISED, consignee: null, personalHash: null });
+        changed += 1;
+      }
+      return changed;
     },
     async assignPersonKey(identityId, personKey) {
       let changed = 0;

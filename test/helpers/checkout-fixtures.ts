@@ -46,6 +46,17 @@ export async function registerBuyer(
   return { identityId: response.body.identityId, person };
 }
 
+/** The same person as `buyer` registered again, under another user account. */
+export function registerSamePerson(
+  t: TestApp,
+  checkoutKey: string,
+  buyer: Buyer,
+  userId: string,
+): Promise<Buyer> {
+  const { name, idNumber, phone, birth } = buyer.person;
+  return registerBuyer(t, checkoutKey, { userId, name, idNumber, phone, birth });
+}
+
 /**
  * Letters only: a random run of digits could look like a mobile number to the
  * plaintext scan that ends every test file.
