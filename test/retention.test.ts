@@ -170,6 +170,44 @@ describe('three years and a day after completion', () => {
   });
 });
 
+describe('consent withdrawn', () => {
+  it('when a buyer withdrew consent, then the next pass erases them once no order is open, keeping paid orders under a hold', async () => {
+    const settled = await releasedOrder();
+    const inCustoms = await confirmedOrder(t, checkout, { waybill: false });
+    for (const order of [settled, inCustoms]) {
+      await t
+        .http()
+        .post(`/v1/identities/${order.buyer.identityId}/consent/withdraw`)
+        .set(auth(checkout))
+        .expect(200);
+    }
+
+    const report = await run(false);
+
+    expect(report.identitiesErased).toBe(1);
+    await t
+      .http()
+      .get(`/v1/identities/${settled.buyer.identityId}`)
+      .set(auth(checkout))
+      .expect(404);
+    const holds = await t
+      .http()
+      .get('/v1/legal-holds')
+      .query({ identityId: settled.buyer.identityId })
+      .set(auth(legal))
+      .expect(200);
+    expect(holds.body.items).toEqual([
+      expect.objectContaining({ status: 'HELD', orderNos: [settled.orderNo] }),
+    ]);
+    // Its paid order is still in customs: the data stays until that order is settled.
+    await t
+      .http()
+      .get(`/v1/identities/${inCustoms.buyer.identityId}`)
+      .set(auth(checkout))
+      .expect(200);
+  });
+});
+
 describe('configuration', () => {
   it.each(['RETENTION_TRANSACTION_YEARS', 'RETENTION_INACTIVE_IDENTITY_YEARS'])(
     'when %s is below the legal floor of 3, then loadConfig refuses, naming it',

@@ -42,6 +42,8 @@ export interface IdentitiesModule {
 export interface ActiveIdentity {
   identityId: string;
   createdAt: Date;
+  /** Set once the person withdrew consent: erased as soon as no order of theirs is open. */
+  consentWithdrawnAt: Date | null;
 }
 
 export interface IdentityErasure {

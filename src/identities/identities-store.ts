@@ -187,12 +187,16 @@ export function createIdentitiesStore(connection: Connection): IdentitiesStore {
       const found = await identities
         .find(
           { status: 'ACTIVE', ...(after === null ? {} : { _id: { $gt: after } }) },
-          { _id: 1, createdAt: 1 },
+          { _id: 1, createdAt: 1, consentWithdrawnAt: 1 },
         )
         .sort({ _id: 1 })
         .limit(limit)
-        .lean<{ _id: string; createdAt: Date }[]>();
-      return found.map((found) => ({ identityId: found._id, createdAt: found.createdAt }));
+        .lean<{ _id: string; createdAt: Date; consentWithdrawnAt?: Date | null }[]>();
+      return found.map((found) => ({
+        identityId: found._id,
+        createdAt: found.createdAt,
+        consentWithdrawnAt: found.consentWithdrawnAt ?? null,
+      }));
     },
     countActive: () => identities.countDocuments({ status: 'ACTIVE' }),
     countWithoutPersonRef: () => identities.countDocuments(WITHOUT_PERSON_REF),

@@ -89,11 +89,11 @@ export interface IdentitiesStore {
   markDeleted(id: string, at: Date): Promise<boolean>;
   /** Active identities without a personRef (made before it existed), by id, after `after`. */
   listWithoutPersonRef(after: string | null, limit: number): Promise<IdentityRecord[]>;
-  /** Active identities (no deletion begun), ids and registration times only, in id order. */
+  /** Active identities (no deletion begun): ids, registration and withdrawal times, in id order. */
   listActive(
     after: string | null,
     limit: number,
-  ): Promise<{ identityId: string; createdAt: Date }[]>;
+  ): Promise<{ identityId: string; createdAt: Date; consentWithdrawnAt: Date | null }[]>;
   countActive(): Promise<number>;
   countWithoutPersonRef(): Promise<number>;
   /** Sets the personRef of an identity that has none; false when it has one already. */

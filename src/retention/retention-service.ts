@@ -47,9 +47,14 @@ function yearsBefore(at: Date, years: number): Date {
   return result;
 }
 
-/** Inactive: no order open, and the last order activity (or the registration) before the cutoff. */
+/**
+ * Due for erasure: no order open, and either consent withdrawn (what rested on
+ * it ends; what the law keeps goes to a hold) or the last order activity (or
+ * the registration) before the cutoff.
+ */
 function isInactive(identity: ActiveIdentity, orders: OrderActivity[], cutoff: Date): boolean {
   if (orders.some((order) => OPEN.has(order.status))) return false;
+  if (identity.consentWithdrawnAt !== null) return true;
   const last = Math.max(
     identity.createdAt.getTime(),
     ...orders.map((order) => Math.max(order.lastChangeAt.getTime(), order.orderedAt.getTime())),
