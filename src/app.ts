@@ -2,6 +2,7 @@ import express from 'express';
 import helmet from 'helmet';
 import type { Connection } from 'mongoose';
 import type { Metric } from 'prom-client';
+import { createAlertsModule } from './alerts/alerts-module';
 import { createAccessLog } from './audit/access-log';
 import { createClientsModule } from './clients/clients-module';
 import { createConsoleModule } from './console/console-module';
@@ -117,6 +118,8 @@ function createCapabilities({ config, connection, logger, clock, maintenance }: 
   const clients = createClientsModule({ connection }, config);
   // The access log first: every capability that touches personal data records through it.
   const accessLog = createAccessLog({ connection, config, logger });
+  // Security alerts: evaluated on every event the log writes (and revoked keys, failed verifies).
+  const alerts = createAlertsModule({ connection, accessLog, clients, logger, clock }, config);
   // Field encryption and the identity directory next: quota and disclosure are built on them.
   // Keys are loaded by start() (ensureIndexes): production refuses to start without a master key.
   const crypto = createCryptoModule({ connection, logger }, config);
@@ -216,6 +219,8 @@ function createCapabilities({ config, connection, logger, clock, maintenance }: 
     modules: [
       clients,
       accessLog,
+      // After the access log: its stop writes the last refusal counts, which alerts then drain.
+      alerts,
       keys,
       identities,
       products,

@@ -62,6 +62,13 @@ export interface Config {
   };
   /** The register of a person's requests: how often overdue ones are counted and alerted. */
   privacyRequests: { checkIntervalMs: number };
+  /** Security alerts evaluated from the access log's events (docs/access-log.md, "Alerts"). */
+  alerts: {
+    /** BULK_ACCESS: more distinct subjects than this touched by one actor in an hour. */
+    bulkSubjectsPerHour: number;
+    /** OFF_HOURS: business hours in Beijing time, minutes after midnight, [start, end). */
+    businessHours: { startMinute: number; endMinute: number };
+  };
   /** Legal holds and the retention job (docs/privacy-lifecycle.md). */
   retention: {
     /** Transaction records are kept this long after completion (E-Commerce Law art. 31: at least 3). */
@@ -78,6 +85,9 @@ export const RETENTION_FLOOR_YEARS = 3;
 
 /** Known only outside production, so a dev machine starts with no setup. */
 const DEV_ADMIN_API_KEY = 'dev-admin-key-not-for-production';
+
+/** `HH:MM-HH:MM`, 24-hour Beijing time; the end is exclusive and may be 24:00. */
+const BUSINESS_HOURS = /^([01]\d|2[0-4]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$/;
 
 const schema = Joi.object({
   NODE_ENV: Joi.string().valid('development', 'test', 'production').default('development'),
@@ -145,6 +155,13 @@ const schema = Joi.object({
   CUSTOMS_QUOTA_SIM_LATENCY_MS: Joi.number().integer().min(0).max(60000).default(0),
   CUSTOMS_QUOTA_SIM_FAILURE: Joi.string().valid('none', 'error', 'hang').default('none'),
   PRIVACY_REQUESTS_CHECK_INTERVAL_MS: Joi.number().integer().min(1000).max(86400000).default(60000),
+  ALERT_BULK_SUBJECTS_PER_HOUR: Joi.number().integer().min(1).max(1000000).default(200),
+  ALERT_BUSINESS_HOURS: Joi.string()
+    .pattern(BUSINESS_HOURS)
+    .custom((value: string, helpers) =>
+      parseBusinessHours(value) ? value : helpers.error('any.invalid'),
+    )
+    .default('08:00-20:00'),
   // Floors, not defaults only: configuration can lengthen the periods, never shorten them below the law.
   RETENTION_TRANSACTION_YEARS: Joi.number()
     .integer()
@@ -219,12 +236,30 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       },
     },
     privacyRequests: { checkIntervalMs: value.PRIVACY_REQUESTS_CHECK_INTERVAL_MS },
+    alerts: {
+      bulkSubjectsPerHour: value.ALERT_BULK_SUBJECTS_PER_HOUR,
+      businessHours: parseBusinessHours(value.ALERT_BUSINESS_HOURS)!,
+    },
     retention: {
       transactionYears: value.RETENTION_TRANSACTION_YEARS,
       inactiveIdentityYears: value.RETENTION_INACTIVE_IDENTITY_YEARS,
       jobIntervalMs: value.RETENTION_JOB_INTERVAL_MS,
     },
   };
+}
+
+/** Minutes after midnight of `HH:MM-HH:MM`, or null when not a non-empty range within a day. */
+export function parseBusinessHours(
+  value: string,
+): { startMinute: number; endMinute: number } | null {
+  const match = BUSINESS_HOURS.exec(value);
+  if (!match) return null;
+  const [startMinute, endMinute] = [
+    Number(match[1]) * 60 + Number(match[2]),
+    Number(match[3]) * 60 + Number(match[4]),
+  ];
+  if (endMinute > 24 * 60 || startMinute >= endMinute) return null;
+  return { startMinute, endMinute };
 }
 
 function describe(type: string | undefined): string {

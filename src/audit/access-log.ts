@@ -7,6 +7,7 @@ import { loadAuditKeys } from './audit-keys';
 import { auditRoutes, personSearchRoutes } from './audit-routes';
 import { createAuditService, createPersonSearch, type PersonIdentities } from './audit-service';
 import { createAuditStore } from './audit-store';
+import type { LogVerification, UnchainedEvent } from './audit-chain';
 import type { AccessLog } from './audit-types';
 import { ChainWriter } from './audit-writer';
 import { RefusalAggregator } from './refusal-aggregator';
@@ -37,7 +38,18 @@ export interface AccessLogModule extends AccessLog {
   position(): { stream: string; seq: number; hash: string };
   /** Writes a signed checkpoint of the current head now (when it moved). */
   checkpoint(): Promise<void>;
+  /**
+   * Adds a listener told of every event once it is durably written (refusal
+   * counts included). It runs after the write and never delays or fails it:
+   * what it throws is logged and dropped.
+   */
+  onRecorded(listener: RecordedListener): void;
+  /** Adds a listener told when a verification found the log not intact (ok: false). */
+  onVerifyFailed(listener: VerifyFailedListener): void;
 }
+
+export type RecordedListener = (event: UnchainedEvent) => void;
+export type VerifyFailedListener = (result: LogVerification) => void;
 
 /**
  * Builds the access log. Loads its keys from KEYS_DIR synchronously: outside
@@ -71,12 +83,43 @@ export function createAccessLog({
     checkpointEvery: config.auditCheckpointEvery,
     staleAfterMs: config.auditStreamStaleMs,
   });
+  const recorded: RecordedListener[] = [];
+  const verifyFailed: VerifyFailedListener[] = [];
+  const tell = <T>(listeners: ((value: T) => void)[], value: T) => {
+    for (const listener of listeners) {
+      try {
+        listener(value);
+      } catch (error) {
+        logger.warn(
+          { errorClass: (error as Error)?.constructor?.name },
+          'access log listener failed',
+        );
+      }
+    }
+  };
+  // Listeners hear of an event only once it is durable, and cannot change the write's outcome.
+  const append = async (event: UnchainedEvent) => {
+    await writer.append(event);
+    tell(recorded, event);
+  };
   const refusals = new RefusalAggregator({
-    append: (event) => writer.append(event),
+    append,
     logger,
     windowMs: config.auditRefusalWindowMs,
   });
-  const service = createAuditService({ store, writer, keys, refusals });
+  const service = createAuditService({
+    store,
+    writer: {
+      append,
+      ledgerWitness: () => writer.ledgerWitness(),
+      witness: (gseq) => writer.witness(gseq),
+    },
+    keys,
+    refusals,
+    onVerified: (result) => {
+      if (!result.ok) tell(verifyFailed, result);
+    },
+  });
   return {
     record: service.record,
     subjectRef: service.subjectRef,
@@ -97,5 +140,7 @@ export function createAccessLog({
     }),
     position: () => writer.position(),
     checkpoint: () => writer.checkpoint(),
+    onRecorded: (listener) => recorded.push(listener),
+    onVerifyFailed: (listener) => verifyFailed.push(listener),
   };
 }

@@ -34,6 +34,7 @@ const DEFAULT_PURPOSE: Record<AuditAction, AuditPurpose> = {
   'audit.read': 'security-review',
   'audit.export': 'security-review',
   'audit.verify': 'security-review',
+  'audit.alert-ack': 'security-review',
   'identity.legal-hold-read': 'legal-request',
   'retention.run': 'record-keeping',
 };

@@ -106,6 +106,8 @@ export function createAuditService(deps: {
   keys: AuditKeys;
   /** Where refusals go: identical ones are counted into one event per window. */
   refusals: Pick<RefusalAggregator, 'record'>;
+  /** Told of every verification's result (the alerts watch for ok: false). */
+  onVerified?(result: LogVerification): void;
 }): AuditService {
   const { store, writer, keys, refusals } = deps;
   const pseudonym = createSubjectPseudonym(keys);
@@ -163,7 +165,9 @@ export function createAuditService(deps: {
 
     async verify(context) {
       await recordReview('audit.verify', context);
-      return verifyLog(store, keys, writer);
+      const result = await verifyLog(store, keys, writer);
+      deps.onVerified?.(result);
+      return result;
     },
 
     async head() {

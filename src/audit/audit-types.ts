@@ -16,6 +16,8 @@ export const AUDIT_ACTIONS = [
   'audit.read',
   'audit.export',
   'audit.verify',
+  /** An auditor acknowledged a security alert (src/alerts/). */
+  'audit.alert-ack',
   /** A legal hold opened for an authority's request (customs, court, regulator). */
   'identity.legal-hold-read',
   /** One pass of the retention job, with its counts. */

@@ -2,7 +2,11 @@ import type { Connection } from 'mongoose';
 import type { Config } from '../config';
 import type { RouteDefinition } from '../http/route';
 import { clientsRoutes } from './clients-routes';
-import { createClientsService, type ClientsService } from './clients-service';
+import {
+  createClientsService,
+  type ClientsService,
+  type RevokedKeyListener,
+} from './clients-service';
 import { createClientsStore } from './clients-store';
 import type { PartnerCertificates, PartnerProfiles } from './clients-types';
 
@@ -15,6 +19,11 @@ export interface ClientsModule {
   ensureIndexes(): Promise<void>;
   /** For the router: the actor behind an API key, or null. */
   authenticate: ClientsService['authenticate'];
+  /**
+   * Adds a listener told when a revoked client's key is presented (the request
+   * is refused as unauthenticated all the same). It must not throw or block.
+   */
+  onRevokedKey(listener: RevokedKeyListener): void;
   /** For disclosure: the certificate a partner registered, to envelope its payloads. */
   partnerCertificates: PartnerCertificates;
   /** For disclosure (where a partner is) and the identities export (who received what). */
@@ -27,11 +36,16 @@ export function createClientsModule(
   config: Pick<Config, 'adminApiKey'>,
 ): ClientsModule {
   const clientsStore = createClientsStore(deps.connection);
-  const clients = createClientsService({ clientsStore }, config);
+  const revokedKeyListeners: RevokedKeyListener[] = [];
+  const onRevokedKey: RevokedKeyListener = (clientId) => {
+    for (const listener of revokedKeyListeners) listener(clientId);
+  };
+  const clients = createClientsService({ clientsStore, onRevokedKey }, config);
   return {
     routes: clientsRoutes(clients),
     ensureIndexes: () => clientsStore.ensureIndexes(),
     authenticate: (apiKey) => clients.authenticate(apiKey),
+    onRevokedKey: (listener) => revokedKeyListeners.push(listener),
     partnerCertificates: { certificateOf: (clientId) => clients.certificateOf(clientId) },
     partnerProfiles: { describe: (clientId) => clients.describe(clientId) },
   };

@@ -28,8 +28,14 @@ export interface ClientsService extends PartnerCertificates, PartnerProfiles {
   registerCertificate(id: string, upload: Buffer): Promise<PartnerCertificateSummary>;
 }
 
+/** Told of the id of a revoked client whose key was presented (the alerts' REVOKED_KEY). */
+export type RevokedKeyListener = (clientId: string) => void;
+
 export function createClientsService(
-  { clientsStore }: { clientsStore: ClientsStore },
+  {
+    clientsStore,
+    onRevokedKey = () => undefined,
+  }: { clientsStore: ClientsStore; onRevokedKey?: RevokedKeyListener },
   { adminApiKey }: { adminApiKey: string },
 ): ClientsService {
   return {
@@ -66,10 +72,13 @@ export function createClientsService(
         return { clientId: BOOTSTRAP_ADMIN_ID, role: 'admin', partnerCode: null };
       }
       // Looked up on every request (one indexed read): revocation needs no cache flush.
-      const client = await clientsStore.findActiveByKeyHash(hashApiKey(apiKey));
-      return client
-        ? { clientId: client.id, role: client.role, partnerCode: client.partnerCode }
-        : null;
+      const client = await clientsStore.findByKeyHash(hashApiKey(apiKey));
+      if (!client) return null;
+      if (client.revokedAt) {
+        onRevokedKey(client.id);
+        return null;
+      }
+      return { clientId: client.id, role: client.role, partnerCode: client.partnerCode };
     },
 
     async registerCertificate(id, upload) {

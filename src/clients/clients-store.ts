@@ -55,9 +55,9 @@ export function createClientsStore(connection: Connection): ClientsStore {
     async insert(client, keyHash) {
       await model.create({ ...client, _id: keyHash, keyHash });
     },
-    async findActiveByKeyHash(keyHash) {
+    async findByKeyHash(keyHash) {
       const found = await findById<ClientDocument>(model, keyHash);
-      return found && !found.revokedAt ? toClient(found) : null;
+      return found ? toClient(found) : null;
     },
     async findById(id) {
       const found = await model.findOne({ id }).lean<ClientDocument>();

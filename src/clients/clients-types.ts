@@ -59,7 +59,8 @@ export interface PartnerCertificates {
 
 export interface ClientsStore {
   insert(client: Client, keyHash: string): Promise<void>;
-  findActiveByKeyHash(keyHash: string): Promise<Client | null>;
+  /** The client of a key hash, revoked or not. */
+  findByKeyHash(keyHash: string): Promise<Client | null>;
   findById(id: string): Promise<Client | null>;
   /** True when an active client was revoked by this call. */
   revoke(id: string, at: Date): Promise<boolean>;

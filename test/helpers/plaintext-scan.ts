@@ -28,6 +28,8 @@ const NON_PERSONAL_TEXT: Record<string, RegExp> = {
   order_parcels: /^products\.\*\.(name|spec)$/,
   // The privacy office's note on an answer: clear text by contract, like a goods name.
   privacy_requests: /^note$/,
+  // An auditor's reason for acknowledging a security alert: clear text by contract too.
+  audit_alerts: /^reason$/,
 };
 
 /**
