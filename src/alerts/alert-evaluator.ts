@@ -15,7 +15,7 @@ const BEIJING_OFFSET_MS = 8 * 3_600_000;
  * instance. 22 base64url characters (132 bits): a long digit run that would
  * look like an id or phone number is vanishingly rare, unlike in hex.
  */
-export function alertIdOf(rule: AlertRule, actor: AlertActor, windowStart: Date): string {
+function alertIdOf(rule: AlertRule, actor: AlertActor, windowStart: Date): string {
   return createHash('sha256')
     .update(`${rule}\n${actor}\n${windowStart.toISOString()}`, 'utf8')
     .digest('base64url')

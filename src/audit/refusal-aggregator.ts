@@ -125,7 +125,7 @@ export class RefusalAggregator {
     } catch (error) {
       this.unwritten.push(event);
       this.options.logger.warn(
-        { err: error, refusals: event.repeat?.count },
+        { errorClass: (error as Error)?.constructor?.name, refusals: event.repeat?.count },
         'audit refusal count not written yet; retrying on the next sweep',
       );
     }

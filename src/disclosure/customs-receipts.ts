@@ -75,9 +75,6 @@ export function statusAfter(status: DeclarationStatus, code: ReturnStatus): Decl
   return status;
 }
 
-/** The statuses a declaration customs is still handling can be in. */
-export const OPEN_WITH_CUSTOMS: readonly DeclarationStatus[] = [...WITH_CUSTOMS];
-
 /** True when the same receipt (code, customs time and text) was already recorded: a retry. */
 export function isRecorded(receipts: readonly CustomsReceipt[], receipt: CustomsReceipt): boolean {
   return receipts.some(

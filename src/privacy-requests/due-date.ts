@@ -1,7 +1,7 @@
 import { beijingCalendarDate, beijingDayStart } from '../beijing-time';
 
 /** The privacy policy's promise: an answer within 15 days (我们将在15天内做出答复). */
-export const ANSWER_PERIOD_DAYS = 15;
+const ANSWER_PERIOD_DAYS = 15;
 
 /**
  * The last instant of the answer period of a request received at `receivedAt`:

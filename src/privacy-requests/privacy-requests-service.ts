@@ -14,7 +14,7 @@ import type {
 } from './privacy-requests-types';
 
 /** How far ahead of this service's clock a caller's clock may run (as for orderedAt). */
-export const CLOCK_SKEW_MS = 5 * 60_000;
+const CLOCK_SKEW_MS = 5 * 60_000;
 
 /** A request as the register shows it: with whether it is OPEN past its due date now. */
 export interface RegisteredRequest extends PrivacyRequest {

@@ -84,9 +84,12 @@ async function verify(
   const now = checkout.clock();
   const orderedAt = request.orderedAt ?? now;
   if (!orderedAtAcceptable(orderedAt, now)) return answerLateRetry(checkout, request);
-  const items = await catalogueItems(checkout, request);
+  // Two independent reads, one round trip: the catalogue and the buyer's identity.
+  const [items, { buyer, payerIsBuyer }] = await Promise.all([
+    catalogueItems(checkout, request),
+    checkBuyer(checkout, request),
+  ]);
   const figures = evaluateOrder(checkout.policy, { ...request, items, verifiedAt: now });
-  const { buyer, payerIsBuyer } = await checkBuyer(checkout, request);
   // Recorded before anything is written or answered: no event, no answer.
   await recordVerify(checkout, request, context, buyer !== null);
   if (!buyer) return rejectUnknownBuyer(checkout, request, { items, figures }, now);

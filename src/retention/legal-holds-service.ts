@@ -54,7 +54,7 @@ export interface LegalHoldsDeps {
 }
 
 /** One hold per identity: its id is derived from the identity's, so a retry finds it. */
-export const holdIdOf = (identityId: string) => `hold-${identityId}`;
+const holdIdOf = (identityId: string) => `hold-${identityId}`;
 
 /** A transaction record: an order that was confirmed (paid), whatever came after. */
 const isTransaction = (order: OrderActivity) => order.confirmedAt !== null;
