@@ -1,5 +1,6 @@
 /**
- * `npm run bench:audit [-- --append 20000 --concurrency 64 --verify 100000 --sizes 100000,1000000 --queries 40]`
+ * `npm run bench:audit [-- --append 20000 --concurrency 64 --verify 100000 --sizes 100000,1000000 --queries 40
+ *   --console-events 100000 --console-requests 60]`
  *
  * 1. Append throughput: record() through the chained, group-committed writer,
  *    against plain inserts of the same documents (per-event insertOne, and
@@ -7,6 +8,11 @@
  * 2. Verify speed over N events (end to end through the database, and the
  *    hashing alone).
  * 3. Filtered query latency (p50/p95) at each size in --sizes.
+ * 4. The console's queries end to end over HTTP (search by person, lists by
+ *    actor, action+outcome and time, alert listing) at --console-events
+ *    events, --console-requests each, against the 200 ms p95 budget
+ *    (bench/audit-console.ts). `--append 0 --verify 0 --sizes 0` runs it alone;
+ *    `--console-events 0` skips it.
  *
  * Uses MONGODB_URI when set, else starts the embedded engine (EMBEDDED_DB).
  */
@@ -33,6 +39,7 @@ import { createSubjectPseudonym, toEvent } from '../src/audit/audit-event';
 import { AUDIT_ACTIONS, type AccessEventInput } from '../src/audit/audit-types';
 import { verifyLog } from '../src/audit/audit-verify';
 import { connectDatabase } from '../src/db/connection';
+import { consoleQueryBenchmark } from './audit-console';
 import { openBenchDatabase } from './bench-database';
 import { createLogger } from '../src/logger';
 import type { Role } from '../src/http/route';
@@ -46,6 +53,8 @@ const CONCURRENCY = Number(flag('concurrency', '64'));
 const VERIFY = Number(flag('verify', '100000'));
 const SIZES = flag('sizes', '100000,1000000').split(',').map(Number);
 const QUERIES = Number(flag('queries', '40'));
+const CONSOLE_EVENTS = Number(flag('console-events', '100000'));
+const CONSOLE_REQUESTS = Number(flag('console-requests', '60'));
 
 const logger = createLogger('silent');
 const print = (line: string) => process.stdout.write(`${line}\n`);
@@ -438,6 +447,7 @@ async function main() {
       await connection.dropDatabase().catch(() => undefined);
       await connection.close();
     }
+    if (CONSOLE_EVENTS > 0) await consoleQueryBenchmark(uri, CONSOLE_EVENTS, CONSOLE_REQUESTS);
   } finally {
     fs.rmSync(keysDir, { recursive: true, force: true });
     await stopDatabase();

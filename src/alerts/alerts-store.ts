@@ -34,6 +34,8 @@ const alertSchema = new Schema<AlertDocument>(
 );
 alertSchema.index({ windowStart: 1, _id: 1 }, { name: 'by_window' });
 alertSchema.index({ status: 1, rule: 1 }, { name: 'by_status' });
+// The console's open alerts in list order: equality on status, then the sort, then the window range.
+alertSchema.index({ status: 1, windowStart: 1, _id: 1 }, { name: 'by_status_window' });
 
 function toAlert(document: AlertDocument): Alert {
   return {

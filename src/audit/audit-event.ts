@@ -37,6 +37,8 @@ const DEFAULT_PURPOSE: Record<AuditAction, AuditPurpose> = {
   'audit.alert-ack': 'security-review',
   'identity.legal-hold-read': 'legal-request',
   'retention.run': 'record-keeping',
+  'console.sign-in': 'security-review',
+  'console.sign-out': 'security-review',
 };
 
 const ACTIONS = new Set<string>(AUDIT_ACTIONS);
@@ -118,7 +120,10 @@ export function createSubjectPseudonym(
   keys: Pick<AuditKeys, 'subjectRefKey' | 'subjectRefKeyId'>,
 ): SubjectPseudonym {
   return {
-    keyId: keys.subjectRefKeyId,
+    // Read when used: the keys may be loaded only at start (src/deferred.ts).
+    get keyId() {
+      return keys.subjectRefKeyId;
+    },
     /** HMAC-SHA-256 of the identity id under the subjectRef key: stable, not reversible without the key. */
     subjectRef(identityId: string): string {
       checked(identityId, IDENTITY_ID, 'identityId');

@@ -123,6 +123,8 @@ eventIndexes.index({ 'actor.clientId': 1, ...LIST_ORDER }, { name: 'by_actor' })
 eventIndexes.index({ subjectRef: 1, ...LIST_ORDER }, { name: 'by_subject' });
 eventIndexes.index({ action: 1, ...LIST_ORDER }, { name: 'by_action' });
 eventIndexes.index({ outcome: 1, ...LIST_ORDER }, { name: 'by_outcome' });
+// The console's usual pair ("denied reads"): both equalities, then the order, so a page is one range.
+eventIndexes.index({ action: 1, outcome: 1, ...LIST_ORDER }, { name: 'by_action_outcome' });
 
 const checkpointIndexes = new Schema(
   {},
@@ -388,9 +390,14 @@ function toQuery(filter: EventFilter): Filter {
   return query;
 }
 
-/** Strictly after a position in (at, stream, seq) order. */
+/**
+ * Strictly after a position in (at, stream, seq) order. The `$gte` repeats what
+ * the `$or` implies so that the planner starts the index range at the cursor
+ * instead of at the filter's start (MongoDB): a deep page costs what the first does.
+ */
 function afterQuery({ at, stream, seq }: ListPosition): Filter {
   return {
+    at: { $gte: at },
     $or: [{ at: { $gt: at } }, { at, stream: { $gt: stream } }, { at, stream, seq: { $gt: seq } }],
   };
 }

@@ -22,6 +22,9 @@ export const AUDIT_ACTIONS = [
   'identity.legal-hold-read',
   /** One pass of the retention job, with its counts. */
   'retention.run',
+  /** An auditor opened or ended a session of the security console (src/console/). */
+  'console.sign-in',
+  'console.sign-out',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

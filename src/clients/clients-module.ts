@@ -19,6 +19,7 @@ export interface ClientsModule {
   ensureIndexes(): Promise<void>;
   /** For the router: the actor behind an API key, or null. */
   authenticate: ClientsService['authenticate'];
+  actorOf: ClientsService['actorOf'];
   /**
    * Adds a listener told when a revoked client's key is presented (the request
    * is refused as unauthenticated all the same). It must not throw or block.
@@ -45,6 +46,7 @@ export function createClientsModule(
     routes: clientsRoutes(clients),
     ensureIndexes: () => clientsStore.ensureIndexes(),
     authenticate: (apiKey) => clients.authenticate(apiKey),
+    actorOf: (clientId) => clients.actorOf(clientId),
     onRevokedKey: (listener) => revokedKeyListeners.push(listener),
     partnerCertificates: { certificateOf: (clientId) => clients.certificateOf(clientId) },
     partnerProfiles: { describe: (clientId) => clients.describe(clientId) },

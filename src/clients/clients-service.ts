@@ -22,6 +22,12 @@ export interface ClientsService extends PartnerCertificates, PartnerProfiles {
   /** The actor behind an API key, or null for a missing, unknown or revoked key. */
   authenticate(apiKey: string | undefined): Promise<Actor | null>;
   /**
+   * The actor of a registered client by its id, or null when unknown or revoked
+   * (a revoked one is reported as its key would be): a console session is
+   * checked by it on every use, without keeping the key.
+   */
+  actorOf(clientId: string): Promise<Actor | null>;
+  /**
    * Checks the uploaded PEM and stores it for an active client, replacing any
    * earlier one: VALIDATION_FAILED on path `body`, or NOT_FOUND.
    */
@@ -38,6 +44,15 @@ export function createClientsService(
   }: { clientsStore: ClientsStore; onRevokedKey?: RevokedKeyListener },
   { adminApiKey }: { adminApiKey: string },
 ): ClientsService {
+  /** A found client as an actor; a revoked one is reported and is nobody. */
+  const activeActor = (client: Client | null): Actor | null => {
+    if (!client) return null;
+    if (client.revokedAt) {
+      onRevokedKey(client.id);
+      return null;
+    }
+    return { clientId: client.id, role: client.role, partnerCode: client.partnerCode };
+  };
   return {
     async create(input) {
       const partner = PARTNER_ROLES.has(input.role);
@@ -72,13 +87,11 @@ export function createClientsService(
         return { clientId: BOOTSTRAP_ADMIN_ID, role: 'admin', partnerCode: null };
       }
       // Looked up on every request (one indexed read): revocation needs no cache flush.
-      const client = await clientsStore.findByKeyHash(hashApiKey(apiKey));
-      if (!client) return null;
-      if (client.revokedAt) {
-        onRevokedKey(client.id);
-        return null;
-      }
-      return { clientId: client.id, role: client.role, partnerCode: client.partnerCode };
+      return activeActor(await clientsStore.findByKeyHash(hashApiKey(apiKey)));
+    },
+
+    async actorOf(clientId) {
+      return activeActor(await clientsStore.findById(clientId));
     },
 
     async registerCertificate(id, upload) {

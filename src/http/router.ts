@@ -23,15 +23,33 @@ export type DeniedAccessRecorder = (
   reason: 'UNAUTHENTICATED' | 'FORBIDDEN',
 ) => Promise<void>;
 
+/** A credential other than a bearer key, read from the request (the console's session cookie). */
+export interface PresentedSession {
+  /** Stands for the credential in the refusal limiter, as a presented key does. */
+  id: string;
+  /**
+   * The session's actor, or null when it names no live session. `refusal` is
+   * the error to answer instead when the actor may not send this request
+   * this way (a state change without its CSRF token).
+   */
+  authenticate(): Promise<{ actor: Actor; refusal: AppError | null } | null>;
+}
+
+/** Where a session may stand in for the bearer key: only routes it accepts, only without a key. */
+export interface SessionAuthentication {
+  presented(req: Request, route: RouteDefinition): PresentedSession | undefined;
+}
+
 export interface RouterDeps {
   authenticate(apiKey: string | undefined): Promise<Actor | null>;
   recordDenied?: DeniedAccessRecorder;
+  sessions?: SessionAuthentication;
   bodyLimit: string;
   rateLimitPerMinute: number;
   refusalLimits: RefusalLimits;
 }
 
-function bearerToken(req: Request): string | undefined {
+export function bearerToken(req: Request): string | undefined {
   const header = req.get('authorization');
   const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
   return match?.[1];
@@ -60,13 +78,18 @@ function authorize(
   return async (req, res, next) => {
     if (route.roles === 'public') return next();
     const token = bearerToken(req);
-    const presenter = refusals.presenterOf(req, token);
+    // A key, when sent, decides alone: a session is only looked at without one.
+    const session = token === undefined ? deps.sessions?.presented(req, route) : undefined;
+    const presenter = refusals.presenterOf(req, token ?? session?.id);
     const waitBefore = await refusals.waitBeforeAuthentication(presenter);
     if (waitBefore !== null) return next(rateLimited(res, waitBefore));
-    const actor = await deps.authenticate(token);
+    const checked = session
+      ? await session.authenticate()
+      : { actor: await deps.authenticate(token), refusal: null };
+    const actor = checked?.actor ?? null;
     const refusal = !actor
       ? ('UNAUTHENTICATED' as const)
-      : !route.roles.includes(actor.role)
+      : !route.roles.includes(actor.role) || checked?.refusal
         ? ('FORBIDDEN' as const)
         : null;
     if (refusal) {
@@ -75,7 +98,8 @@ function authorize(
       if (route.personalData && deps.recordDenied) {
         await deps.recordDenied(route, contextOf(req, route, actor), refusal);
       }
-      return next(refusal === 'UNAUTHENTICATED' ? new Unauthenticated() : new Forbidden());
+      if (refusal === 'UNAUTHENTICATED') return next(new Unauthenticated());
+      return next(checked?.refusal ?? new Forbidden());
     }
     req.state.actor = actor!;
     next();

@@ -12,6 +12,8 @@ export const PUBLIC_PATHS = [
   '/console',
   '/console/console.js',
   '/console/console.css',
+  '/console/console-api.js',
+  '/console/console-dom.js',
 ];
 
 /** The subset of an OpenAPI 3 schema object (as joi-to-swagger emits it) that the tests read. */

@@ -15,8 +15,12 @@ import { EmbeddedDatabaseUnavailable, type EmbeddedEngine } from './engine';
  */
 export const MONGO_JAVA_SERVER_VERSION = '1.47.0';
 const LAUNCHER_CLASS = 'EmbeddedMongoServer';
-/** The engine keeps its whole working set on the Java heap; 512 MB holds a development data set. */
-const JAVA_HEAP = '-Xmx512m';
+/**
+ * The engine keeps its whole working set on the Java heap, and a 400 MB page cache
+ * (EmbeddedMongoServer.CACHE_MB) so that collection scans stay in memory: 1 GB at most, used
+ * only as the data grows.
+ */
+const JAVA_HEAP = '-Xmx1g';
 
 function sourceDir(projectRoot: string): string {
   return path.join(projectRoot, 'src', 'db', 'mongo-java-server');
