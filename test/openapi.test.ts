@@ -53,7 +53,109 @@ describe('GET /openapi.json', () => {
       }
     }
   });
+
+  it('when read, then every operation has a summary and lists its error codes with their statuses', async () => {
+    const problems: string[] = [];
+    for (const { name, operation } of operationsOf(await servedDocument())) {
+      if (!operation.summary?.trim()) problems.push(`${name}: no summary`);
+      const errors = Object.entries(operation.responses).filter(
+        ([status]) => Number(status) >= 400,
+      );
+      const codes = errors.flatMap(([, response]) => response['x-error-codes'] ?? []);
+      if (codes.length === 0) problems.push(`${name}: no error code`);
+      for (const [status, response] of errors) {
+        if (!isErrorBody(response)) continue;
+        const listed = response['x-error-codes'] ?? [];
+        if (listed.length === 0) problems.push(`${name} ${status}: no code (add it to errors)`);
+        const examples = response.content!['application/json']!.examples ?? {};
+        for (const code of listed) {
+          if (examples[code]?.value.error.code !== code) {
+            problems.push(`${name} ${status}: no example of ${code}`);
+          }
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('when a route can be refused for its key, its input or its access log, then those codes are listed', async () => {
+    const document = await servedDocument();
+    const codesOf = (path: string, method: string) =>
+      Object.fromEntries(
+        Object.entries(document.paths[path]![method]!.responses)
+          .filter(([, response]) => response['x-error-codes'])
+          .map(([status, response]) => [status, response['x-error-codes']]),
+      );
+    expect(codesOf('/v1/checkout/verify', 'post')).toMatchObject({
+      '400': ['VALIDATION_FAILED'],
+      '401': ['UNAUTHENTICATED'],
+      '403': ['FORBIDDEN'],
+      '409': ['ORDER_CONFLICT'],
+      '429': ['RATE_LIMITED'],
+      '503': expect.arrayContaining(['SERVICE_UNAVAILABLE', 'DATABASE_UNAVAILABLE']),
+    });
+    expect(codesOf('/v1/identities', 'post')['422']).toEqual([
+      'CONSENT_REQUIRED',
+      'GUARDIAN_CONSENT_REQUIRED',
+    ]);
+    expect(codesOf('/v1/declarations/{declarationId}/ack', 'post')).toMatchObject({
+      '404': ['NOT_FOUND'],
+      '409': ['INVALID_STATE_TRANSITION', 'DECLARATION_NOT_DISCLOSED'],
+      '422': ['RELEASE_TIME_INVALID'],
+    });
+    expect(codesOf('/healthz', 'get')).toEqual({ '500': ['INTERNAL'] });
+  });
+
+  it('when read, then every JSON request and response body has an example', async () => {
+    const missing: string[] = [];
+    for (const { name, operation } of operationsOf(await servedDocument())) {
+      const request = operation.requestBody?.content['application/json'];
+      if (request && request.example === undefined) missing.push(`${name} request`);
+      for (const [status, response] of Object.entries(operation.responses)) {
+        const body = response.content?.['application/json'];
+        if (body && body.example === undefined && body.examples === undefined) {
+          missing.push(`${name} ${status}`);
+        }
+      }
+    }
+    expect(missing).toEqual([]);
+  });
 });
+
+interface MediaType {
+  schema?: { $ref?: string };
+  example?: unknown;
+  examples?: Record<string, { value: { error: { code: string } } }>;
+}
+interface Operation {
+  summary?: string;
+  requestBody?: { content: Record<string, MediaType> };
+  responses: Record<
+    string,
+    { 'x-error-codes'?: string[]; content?: Record<string, MediaType | undefined> }
+  >;
+}
+interface Document {
+  paths: Record<string, Record<string, Operation>>;
+}
+
+async function servedDocument(): Promise<Document> {
+  return (await t.http().get('/openapi.json').expect(200)).body as Document;
+}
+
+function operationsOf(document: Document) {
+  return Object.entries(document.paths).flatMap(([path, operations]) =>
+    Object.entries(operations).map(([method, operation]) => ({
+      name: `${method.toUpperCase()} ${path}`,
+      operation,
+    })),
+  );
+}
+
+/** A response in the contract's error shape (not, say, /readyz's 503 status body). */
+function isErrorBody(response: Operation['responses'][string]): boolean {
+  return response.content?.['application/json']?.schema?.$ref === '#/components/schemas/Error';
+}
 
 it('when every test above has run, then nothing personal is stored in plaintext', async () => {
   await expectNothingStoredInPlaintext(t.connection);

@@ -106,6 +106,7 @@ export function alertsRoutes(alerts: AlertsService): RouteDefinition[] {
         409: { description: 'Already acknowledged for another reason' },
         503: { description: 'The acknowledgement could not be recorded; nothing changed' },
       },
+      errors: [{ status: 409, code: 'INVALID_STATE_TRANSITION' }],
       async handler(_req, res, { input, request }) {
         res.json(
           alertView(await alerts.acknowledge(input.params.alertId, input.body.reason, request)),

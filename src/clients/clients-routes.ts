@@ -120,6 +120,13 @@ export function clientsRoutes(clientsService: ClientsService): RouteDefinition[]
       tag: 'Clients',
       roles: ['admin'],
       body: newClientSchema,
+      bodyExample: {
+        name: 'SF Express',
+        role: 'carrier',
+        partnerCode: 'SF',
+        jurisdiction: 'CN',
+        contact: 'privacy@sf.example',
+      },
       responses: { 201: { description: 'Created', schema: clientView } },
       async handler(_req, res, { input }) {
         const { client, apiKey } = await clientsService.create(input.body);
@@ -134,6 +141,7 @@ export function clientsRoutes(clientsService: ClientsService): RouteDefinition[]
       roles: ['admin'],
       params: clientIdParams,
       responses: { 204: { description: 'Revoked' } },
+      errors: [{ status: 404, code: 'NOT_FOUND', when: 'unknown or already revoked client' }],
       async handler(_req, res, { input }) {
         await clientsService.revoke(input.params.clientId);
         res.status(204).end();

@@ -224,6 +224,14 @@ function declarationRoutes(payloads: PayloadService): RouteDefinition[] {
         406: notAcceptable,
         409: { description: 'DISCLOSURE_WITHHELD: no CEB621 message for a withheld declaration' },
       },
+      errors: [
+        { status: 409, code: 'DISCLOSURE_WITHHELD' },
+        {
+          status: 409,
+          code: 'DECLARATION_INCOMPLETE',
+          when: 'the XML inventory lacks data CEB621 requires (details name the elements)',
+        },
+      ],
       async handler(req, res, { input, request }) {
         const { declarationId } = input.params;
         sendSigned(res, await payloads.declaration(request, acceptsOf(req), declarationId));
@@ -251,6 +259,11 @@ function declarationRoutes(payloads: PayloadService): RouteDefinition[] {
             'RELEASE_TIME_INVALID: the release time is in the future or before the broker first received the declaration',
         },
       },
+      errors: [
+        { status: 409, code: 'INVALID_STATE_TRANSITION' },
+        { status: 409, code: 'DECLARATION_NOT_DISCLOSED' },
+        { status: 422, code: 'RELEASE_TIME_INVALID' },
+      ],
       async handler(_req, res, { input, request }) {
         const { declarationId } = input.params;
         sendSigned(res, await payloads.ackDeclaration(request, declarationId, input.body));
@@ -308,6 +321,7 @@ function shipmentRoutes(payloads: PayloadService): RouteDefinition[] {
         404: { description: 'Unknown, or another carrier’s' },
         409: { description: 'INVALID_STATE_TRANSITION' },
       },
+      errors: [{ status: 409, code: 'INVALID_STATE_TRANSITION' }],
       async handler(_req, res, { input, request }) {
         const { shipmentId } = input.params;
         sendSigned(res, await payloads.ackShipment(request, shipmentId, input.body));

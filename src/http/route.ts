@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import type Joi from 'joi';
+import type { ErrorCode } from '../errors';
 
 /** `legal`: the legal and privacy office, the only reader of legal holds (src/retention/). */
 export const ROLES = ['admin', 'checkout', 'customs', 'carrier', 'auditor', 'legal'] as const;
@@ -35,6 +36,21 @@ export interface ResponseDoc {
   description: string;
   schema?: Joi.Schema;
   contentType?: string;
+  /** An example body; without one, OpenAPI shows one made of the schema (src/http/openapi.ts). */
+  example?: unknown;
+}
+
+/**
+ * An error a route's own code paths can answer with (a class of src/errors.ts,
+ * as its status and code). Those every route of its kind can give (400 on
+ * input, 401/403/429 on a key, 503 on a personal-data route, ...) are added
+ * by the OpenAPI builder and need not be listed.
+ */
+export interface RouteError {
+  status: number;
+  code: ErrorCode;
+  /** When it happens, for the OpenAPI description. */
+  when?: string;
 }
 
 /**
@@ -70,6 +86,10 @@ interface RouteSpec<P, Q, B> {
   rawBody?: { types: readonly string[]; limit: string };
   personalData?: PersonalDataAccess;
   responses: Record<number, ResponseDoc>;
+  /** The route-specific errors: see RouteError. */
+  errors?: readonly RouteError[];
+  /** An example request body; without one, OpenAPI shows one made of the schema. */
+  bodyExample?: unknown;
 }
 
 /** A route that needs an API key with one of `roles`; its handler knows who calls. */

@@ -224,6 +224,14 @@ export function identitiesRoutes(
       tag: TAG,
       roles: ROLES,
       body: newIdentity,
+      // Synthetic: the docs' example person (a valid check character, no real holder).
+      bodyExample: {
+        userId: 'u-1024',
+        name: '王小明',
+        idNumber: '11010519491231002X',
+        phone: '13812345678',
+        consent: { policyVersion: '2024-01', sensitiveDataConsent: true },
+      },
       personalData: IDENTITY_ACCESS.create,
       responses: {
         200: {
@@ -233,6 +241,15 @@ export function identitiesRoutes(
         201: { description: 'Registered', schema: maskedView },
         422: { description: 'CONSENT_REQUIRED or GUARDIAN_CONSENT_REQUIRED' },
       },
+      errors: [
+        { status: 422, code: 'CONSENT_REQUIRED', when: 'sensitiveDataConsent is not true' },
+        {
+          status: 422,
+          code: 'GUARDIAN_CONSENT_REQUIRED',
+          when: 'under 14 without guardianConsent',
+        },
+        { status: 409, code: 'CONFLICT', when: 'the identity changed concurrently; retry' },
+      ],
       async handler(_req, res, { input, request }) {
         const { created, identity } = await service.create(request, input.body);
         res.status(created ? 201 : 200).json(identity);

@@ -140,6 +140,7 @@ export function privacyRequestsRoutes(service: PrivacyRequestsService): RouteDef
         },
         409: { description: 'CONFLICT: recorded before with another channel' },
       },
+      errors: [{ status: 409, code: 'CONFLICT' }],
       async handler(_req, res, { input }) {
         const { request, created } = await service.record(input.body);
         res.status(created ? 201 : 200).json(view(request));
@@ -158,6 +159,7 @@ export function privacyRequestsRoutes(service: PrivacyRequestsService): RouteDef
         404: { description: 'NOT_FOUND: no such request' },
         409: { description: 'INVALID_STATE_TRANSITION: answered before, differently' },
       },
+      errors: [{ status: 409, code: 'INVALID_STATE_TRANSITION' }],
       async handler(_req, res, { input }) {
         res.json(view(await service.answer(input.params.requestId, input.body)));
       },

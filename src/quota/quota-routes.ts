@@ -1,5 +1,11 @@
 import Joi from 'joi';
-import { route, type ResponseDoc, type Role, type RouteDefinition } from '../http/route';
+import {
+  route,
+  type ResponseDoc,
+  type Role,
+  type RouteDefinition,
+  type RouteError,
+} from '../http/route';
 import {
   identifier,
   integerField,
@@ -142,6 +148,11 @@ const transitionErrors = {
   404: { description: 'NOT_FOUND: no such order' },
   409: { description: 'INVALID_STATE_TRANSITION: not allowed from the current status' },
 };
+/** The codes behind transitionErrors, and the ledger's busy answer (ledger-service.ts). */
+const transitionCodes: RouteError[] = [
+  { status: 409, code: 'INVALID_STATE_TRANSITION' },
+  { status: 503, code: 'SERVICE_UNAVAILABLE', when: 'the quota ledger is busy; retry' },
+];
 
 export function quotaRoutes({
   checkout,
@@ -169,6 +180,30 @@ export function quotaRoutes({
   ];
 }
 
+/** docs/checkout-and-quota.md's order: synthetic buyer, RMB 159.80 of goods after discount. */
+const VERIFY_EXAMPLE = {
+  orderNo: 'SO-20261125-0001',
+  identityId: '5b0e8a52-7c1d-4f0a-9a63-1f2d3c4b5a69',
+  payer: { name: '王小明', idNumber: '11010519491231002X' },
+  items: [
+    { sku: 'MILK-900', name: 'Milk powder 900g', qty: 2, unitPriceFen: 5990 },
+    { sku: 'CREAM-50', name: 'Face cream 50ml', qty: 1, unitPriceFen: 3500 },
+  ],
+  freightFen: 500,
+  discountFen: 1000,
+  consignee: { name: '王小明', phone: '13812345678', address: '上海市浦东新区世纪大道100号' },
+  customsCode: '3120980001',
+  carrierCode: 'SF',
+};
+const VERIFY_ANSWER_EXAMPLE = {
+  orderNo: 'SO-20261125-0001',
+  decision: 'APPROVED',
+  reasons: [],
+  quota: { year: 2026, limitFen: 2600000, usedFen: 0, reservedFen: 15980, remainingFen: 2584020 },
+  quotaSource: 'LOCAL',
+  tax: { taxableFen: 15980, tariffFen: 0, vatFen: 1512, consumptionTaxFen: 446, totalTaxFen: 1958 },
+};
+
 function verifyRoute(checkout: CheckoutService, policy: CbecPolicy): RouteDefinition {
   return route({
     method: 'post',
@@ -177,6 +212,7 @@ function verifyRoute(checkout: CheckoutService, policy: CbecPolicy): RouteDefini
     tag: TAG,
     roles: ROLES,
     body: verifySchema(policy),
+    bodyExample: VERIFY_EXAMPLE,
     personalData: {
       action: 'checkout.verify',
       fields: [
@@ -188,9 +224,17 @@ function verifyRoute(checkout: CheckoutService, policy: CbecPolicy): RouteDefini
       ],
     },
     responses: {
-      200: { description: 'APPROVED or REJECTED with reasons', schema: verifyView },
+      200: {
+        description: 'APPROVED or REJECTED with reasons',
+        schema: verifyView,
+        example: VERIFY_ANSWER_EXAMPLE,
+      },
       409: { description: 'ORDER_CONFLICT: this orderNo was verified with a different body' },
     },
+    errors: [
+      { status: 409, code: 'ORDER_CONFLICT' },
+      { status: 503, code: 'SERVICE_UNAVAILABLE', when: 'the quota ledger is busy; retry' },
+    ],
     async handler(_req, res, { input, request }) {
       res.json(await checkout.verify(input.body, request));
     },
@@ -232,6 +276,7 @@ function confirmRoute(lifecycle: OrderLifecycleService): RouteDefinition {
           'PRODUCT_DATA_MISSING: an item is not catalogued (details name each line, items.<i>.sku); nothing changed',
       },
     },
+    errors: [...transitionCodes, { status: 422, code: 'PRODUCT_DATA_MISSING' }],
     async handler(_req, res, { input }) {
       res.json(await lifecycle.confirm(input.params.orderNo, input.body.parcel ?? null));
     },
@@ -259,6 +304,7 @@ function transitionRoute(step: {
       ...transitionErrors,
       ...step.errors,
     },
+    errors: transitionCodes,
     async handler(_req, res, { input }) {
       res.json(await step.move(input.params.orderNo));
     },
@@ -315,6 +361,11 @@ function returnRoute(lifecycle: OrderLifecycleService): RouteDefinition {
           'RETURN_WINDOW_CLOSED: more than 30 days after customs release; RETURN_EXCEEDS_ORDER: more pieces than are left to return',
       },
     },
+    errors: [
+      ...transitionCodes,
+      { status: 422, code: 'RETURN_WINDOW_CLOSED' },
+      { status: 422, code: 'RETURN_EXCEEDS_ORDER' },
+    ],
     async handler(_req, res, { input }) {
       res.json(await lifecycle.returnOrder(input.params.orderNo, input.body.items ?? null));
     },
