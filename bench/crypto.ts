@@ -14,20 +14,38 @@
  *    plugin methods on a mongoose 9 document (encryptFieldsSync /
  *    decryptFieldsSync), plus the same node:crypto HMAC blind index it lacks.
  *
+ * 4. this design under CRYPTO_PROFILE=gm: SM4-CTR + HMAC-SM3 (`eg1.`), and
+ *    the HMAC-SM3 blind index.
+ *
+ * Then each primitive alone, intl beside gm, with the ratio to the intl one
+ * measured in the same run: field encrypt, field decrypt, blind index, the
+ * access log's chain MAC (one event), checkpoint signature sign and verify
+ * (Ed25519 / SM2).
+ *
  * No database: key storage is in memory, so only the cryptography is timed.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import {
+  createHmac,
+  createSecretKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  verify,
+} from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import mongoose from 'mongoose';
 import forge from 'node-forge';
+import { chainEvent, eventHash, GENESIS_HASH } from '../src/audit/audit-chain';
 import { aadOf } from '../src/crypto/aead';
-import { createBlindIndex } from '../src/crypto/blind-index';
+import { createBlindIndex, type BlindIndex } from '../src/crypto/blind-index';
+import { cipherOf, type CryptoProfile } from '../src/crypto/crypto-profile';
 import { decodeEnvelope, encodeEnvelope, FIELD_FORMAT } from '../src/crypto/envelope-format';
 import { createFieldCipher } from '../src/crypto/field-cipher';
 import type { FieldRef } from '../src/crypto/field-cipher-types';
 import { createKeyring } from '../src/crypto/keyring';
 import type { KeyringEntry, KeyringStore } from '../src/crypto/keyring-store';
 import { generateMasterKeyFiles, loadMasterKey } from '../src/crypto/master-key';
+import { generateSm2KeyPair, sm2Sign, sm2Verify } from '../src/crypto/sm2';
 import type { SubjectKeyEntry, SubjectKeyStore } from '../src/crypto/subject-key-store';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -55,6 +73,9 @@ interface Contender {
   once: () => unknown;
   records: number;
   ms: number;
+  /** Calls per timing check and for warming up (fewer for slow operations, e.g. SM2). */
+  batch?: number;
+  warmup?: number;
 }
 
 /**
@@ -63,16 +84,18 @@ interface Contender {
  */
 async function measure(contenders: Contender[]): Promise<void> {
   for (const contender of contenders) {
-    for (let index = 0; index < 2000; index += 1) await contender.once(); // warm up the JIT
+    const warmup = contender.warmup ?? 2000;
+    for (let index = 0; index < warmup; index += 1) await contender.once(); // warm up the JIT
   }
   const slice = (SECONDS * 1000) / ROUNDS;
   for (let round = 0; round < ROUNDS; round += 1) {
     for (const contender of contenders) {
       const started = performance.now();
       const deadline = started + slice;
+      const batch = contender.batch ?? 100;
       while (performance.now() < deadline) {
-        for (let index = 0; index < 100; index += 1) await contender.once();
-        contender.records += 100;
+        for (let index = 0; index < batch; index += 1) await contender.once();
+        contender.records += batch;
       }
       contender.ms += performance.now() - started;
     }
@@ -108,18 +131,23 @@ function memorySubjectKeyStore(): SubjectKeyStore {
   };
 }
 
-async function thisDesign(): Promise<() => Promise<void>> {
+const master = (() => {
   const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-keys-'));
   generateMasterKeyFiles(keysDir);
-  const master = loadMasterKey(keysDir);
+  const loaded = loadMasterKey(keysDir);
   fs.rmSync(keysDir, { recursive: true, force: true });
-  const keyring = createKeyring(memoryKeyringStore(), () => master);
+  return loaded;
+})();
+
+/** The real FieldCipher and BlindIndex of a profile, keys in memory, one subject's key cached. */
+async function designOf(profile: CryptoProfile) {
+  const keyring = createKeyring(memoryKeyringStore(), () => master, { profile });
   await keyring.open();
   const cipher = createFieldCipher(
     { keyring, subjectKeys: memorySubjectKeyStore() },
-    { cacheMs: 60_000, maxCachedKeys: 1000 },
+    { cacheMs: 3_600_000, maxCachedKeys: 1000, algorithm: cipherOf(profile) },
   );
-  const blindIndex = createBlindIndex(keyring);
+  const blindIndex: BlindIndex = createBlindIndex(keyring);
   const subjectId = 'a8f5f167-f44f-4964-b6f5-4b0c1f1b5a11';
   await cipher.ensureSubjectKey(subjectId);
   const refs = FIELDS.map((field): FieldRef => ({
@@ -128,6 +156,11 @@ async function thisDesign(): Promise<() => Promise<void>> {
     recordId: subjectId,
     field,
   }));
+  return { cipher, blindIndex, refs };
+}
+
+async function thisDesign(profile: CryptoProfile): Promise<() => Promise<void>> {
+  const { cipher, blindIndex, refs } = await designOf(profile);
   return async () => {
     const stored = [
       await cipher.encrypt(refs[0]!, PERSON.name),
@@ -165,7 +198,7 @@ function forgeDesign(): () => void {
     });
   };
   const decrypt = (field: string, stored: string) => {
-    const { sealed } = decodeEnvelope(stored, FIELD_FORMAT);
+    const { sealed } = decodeEnvelope(stored, 'field');
     const decipher = forge.cipher.createDecipher('AES-GCM', dataKey);
     decipher.start({
       iv: sealed.nonce.toString('binary'),
@@ -209,6 +242,88 @@ function mongooseFieldEncryption(): () => void {
   };
 }
 
+/** One access-log event as the writer chains it (synthetic, no personal data). */
+function sampleEvent() {
+  return {
+    at: new Date('2026-01-01T00:00:00Z'),
+    actor: { clientId: 'c-1', role: 'checkout' } as never,
+    action: 'identity.read' as never,
+    purpose: 'checkout' as never,
+    subjectRef: 'sr-0123456789abcdef',
+    subjectRefKeyId: 'sr-0123456789abcdef',
+    resource: { route: '/v1/identities/:id', id: 'a8f5f167-f44f-4964-b6f5-4b0c1f1b5a11' },
+    fields: ['name', 'idNumber'],
+    outcome: 'ALLOWED' as never,
+    requestId: 'req-1',
+    sourceIp: '10.0.0.1',
+  };
+}
+
+/** Each primitive alone, under both profiles. */
+async function primitives(): Promise<{ intl: Contender; gm: Contender }[]> {
+  const designs = { intl: await designOf('intl'), gm: await designOf('gm') };
+  const field = (profile: CryptoProfile) => {
+    const { cipher, refs } = designs[profile];
+    return { encrypt: () => cipher.encrypt(refs[1]!, PERSON.idNumber), cipher, ref: refs[1]! };
+  };
+  const decryptOf = async (profile: CryptoProfile) => {
+    const { cipher, ref } = field(profile);
+    const stored = await cipher.encrypt(ref, PERSON.idNumber);
+    return () => cipher.decryptText(ref, stored);
+  };
+  const macKey = createSecretKey(randomBytes(32));
+  const chained = (algorithm: 'hmac-sha256' | 'hmac-sm3') =>
+    chainEvent(sampleEvent(), { stream: 's-1', seq: 1, prevHash: GENESIS_HASH }, macKey, algorithm);
+  const [v2, v3] = [chained('hmac-sha256'), chained('hmac-sm3')];
+  const ed25519 = generateKeyPairSync('ed25519');
+  const sm2 = generateSm2KeyPair();
+  const payload = Buffer.from(JSON.stringify({ gseq: 1, prev: GENESIS_HASH, kind: 'CHECKPOINT' }));
+  const edSignature = sign(null, payload, ed25519.privateKey);
+  const sm2Signature = sm2Sign(payload, sm2);
+  const pair = (label: string, intl: () => unknown, gm: () => unknown, slow = false) => ({
+    intl: { label: `${label}, intl`, once: intl, records: 0, ms: 0 },
+    gm: {
+      label: `${label}, gm`,
+      once: gm,
+      records: 0,
+      ms: 0,
+      ...(slow ? { batch: 5, warmup: 20 } : {}),
+    },
+  });
+  return [
+    pair(
+      'field encrypt (AES-256-GCM | SM4-CTR+HMAC-SM3)',
+      field('intl').encrypt,
+      field('gm').encrypt,
+    ),
+    pair('field decrypt', await decryptOf('intl'), await decryptOf('gm')),
+    pair(
+      'blind index (HMAC-SHA-256 | HMAC-SM3)',
+      () => designs.intl.blindIndex.idNumber(PERSON.idNumber),
+      () => designs.gm.blindIndex.idNumber(PERSON.idNumber),
+    ),
+    pair(
+      'chain MAC, one event (HMAC-SHA-256 | HMAC-SM3)',
+      () => eventHash(v2, macKey),
+      () => eventHash(v3, macKey),
+    ),
+    pair(
+      'checkpoint sign (Ed25519 | SM2)',
+      () => sign(null, payload, ed25519.privateKey),
+      () => sm2Sign(payload, sm2),
+      true,
+    ),
+    pair(
+      'checkpoint verify (Ed25519 | SM2)',
+      () => verify(null, payload, ed25519.publicKey, edSignature),
+      () => sm2Verify(payload, sm2Signature, sm2.publicKeyHex),
+      true,
+    ),
+  ];
+}
+
+const rate = (value: number) => Math.round(value).toLocaleString('en-US').padStart(11);
+
 async function main(): Promise<void> {
   print(
     `bench:crypto: encrypt + decrypt of one identity (3 fields) + blind index; ` +
@@ -217,7 +332,7 @@ async function main(): Promise<void> {
   const contenders: Contender[] = [
     {
       label: '1. this design (node:crypto, FieldCipher, AES-256-GCM)',
-      once: await thisDesign(),
+      once: await thisDesign('intl'),
       records: 0,
       ms: 0,
     },
@@ -233,6 +348,12 @@ async function main(): Promise<void> {
       records: 0,
       ms: 0,
     },
+    {
+      label: '4. this design, gm profile (SM4-CTR + HMAC-SM3)',
+      once: await thisDesign('gm'),
+      records: 0,
+      ms: 0,
+    },
   ];
   await measure(contenders);
   for (const contender of contenders) {
@@ -240,12 +361,30 @@ async function main(): Promise<void> {
       `${contender.label.padEnd(58)} ${Math.round(perSecond(contender)).toLocaleString('en-US').padStart(10)} records/s`,
     );
   }
-  const [ours, viaForge, viaMfe] = contenders.map(perSecond) as [number, number, number];
+  const [ours, viaForge, viaMfe, gm] = contenders.map(perSecond) as [
+    number,
+    number,
+    number,
+    number,
+  ];
   print('');
   print(
     `this design / node-forge:                 ${(ours / viaForge).toFixed(1)}x (target >= 10x)`,
   );
   print(`this design / mongoose-field-encryption:  ${(ours / viaMfe).toFixed(2)}x (target >= 1x)`);
+  print(`gm profile / intl (AES-256-GCM):           ${(gm / ours).toFixed(2)}x`);
+
+  print('');
+  print('each primitive, intl beside gm (gm/intl: the ratio measured in this run)');
+  const pairs = await primitives();
+  await measure(pairs.flatMap(({ intl, gm: other }) => [intl, other]));
+  for (const { intl, gm: other } of pairs) {
+    const label = intl.label.replace(/, intl$/, '');
+    print(
+      `${label.padEnd(50)} intl ${rate(perSecond(intl))} /s   gm ${rate(perSecond(other))} /s   ` +
+        `gm/intl ${(perSecond(other) / perSecond(intl)).toFixed(3)}x`,
+    );
+  }
 }
 
 main().catch((error: unknown) => {

@@ -86,12 +86,13 @@ export interface BuiltApp {
 
 export function createApp(deps: AppDeps): BuiltApp {
   const capabilities = createCapabilities(deps);
-  const { modules, clients, accessLog } = capabilities;
+  const { modules, clients, accessLog, consoleModule } = capabilities;
   let started = false;
   const readiness = createReadiness(deps, modules, () => started);
   const app = createHttpApp(deps, modules, readiness, {
     authenticate: clients.authenticate,
     recordDenied: accessLog.recordDenied,
+    sessions: consoleModule.sessions,
   });
   return {
     app,
@@ -183,6 +184,11 @@ function createCapabilities({ config, connection, logger, clock, maintenance }: 
   );
   // The register of a person's requests (access, deletion, ...) and the overdue alert.
   const privacyRequests = createPrivacyRequestsModule({ connection, logger, clock }, config);
+  // The security console: its pages and sign-in sessions, each use authenticated by the API's own check.
+  const consoleModule = createConsoleModule(
+    { connection, actorOf: clients.actorOf, accessLog, clock },
+    config,
+  );
   const quotaMigration = {
     pending: () => identities.personRefs.pending(),
     run: (options: MigrationOptions) =>
@@ -218,10 +224,12 @@ function createCapabilities({ config, connection, logger, clock, maintenance }: 
   return {
     modules: [
       clients,
+      // The master key before the access log's keys: on a database restored without its
+      // KEYS_DIR, the start stops on the most basic missing key, and nothing is generated.
+      keys,
       accessLog,
       // After the access log: its stop writes the last refusal counts, which alerts then drain.
       alerts,
-      keys,
       identities,
       products,
       quota,
@@ -231,11 +239,12 @@ function createCapabilities({ config, connection, logger, clock, maintenance }: 
       retention,
       // The auditor's search by person: the log's events, the identities module's person keys.
       accessLog.personSearch(identities.personDirectory),
-      createConsoleModule(),
+      consoleModule,
       personKeys,
     ] as Module[],
     clients,
     accessLog,
+    consoleModule,
     fieldCipher: crypto.fieldCipher,
     identityDirectory,
     orderLifecycle: quota.lifecycle,
@@ -273,7 +282,7 @@ function createHttpApp(
   { config, logger }: AppDeps,
   modules: Module[],
   readiness: Readiness,
-  access: Pick<RouterDeps, 'authenticate' | 'recordDenied'>,
+  access: Pick<RouterDeps, 'authenticate' | 'recordDenied' | 'sessions'>,
 ): express.Express {
   const metrics = createMetrics();
   for (const metric of modules.flatMap((m) => m.metrics ?? [])) {
@@ -284,7 +293,8 @@ function createHttpApp(
   routes.push(...opsRoutes(readiness, metrics, openApi), ...modules.flatMap((m) => m.routes));
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  // Off unless TRUST_PROXY lists the proxies: then req.ip and req.secure come from their headers.
+  app.set('trust proxy', config.trustProxy);
   app.use(requestIdMiddleware, requestLogger(logger), metrics.middleware, helmet());
   app.use(
     buildRouter(routes, {

@@ -1,5 +1,8 @@
 import Joi from 'joi';
+import { isIP } from 'node:net';
 import path from 'node:path';
+import { CRYPTO_PROFILES, type CryptoProfile } from './crypto/crypto-profile';
+import { parsePkcs11Config, type Pkcs11Config } from './crypto/pkcs11/pkcs11-config';
 import { EMBEDDED_ENGINES, type EmbeddedEngineName } from './db/embedded/engine';
 import { parseDisclosureConfig, type DisclosureConfig } from './disclosure/disclosure-config';
 
@@ -13,6 +16,10 @@ export interface Config {
   embeddedDb: EmbeddedEngineName;
   adminApiKey: string;
   keysDir: string;
+  /** Algorithms of new keys, ciphertexts, MACs and signatures: intl or gm (docs/cryptography.md). */
+  cryptoProfile: CryptoProfile;
+  /** The HSM (PKCS11_*), or null when unset; not used by the service yet (docs/key-management.md). */
+  pkcs11: Pkcs11Config | null;
   dataDir: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   bodyLimit: string;
@@ -69,6 +76,18 @@ export interface Config {
     /** OFF_HOURS: business hours in Beijing time, minutes after midnight, [start, end). */
     businessHours: { startMinute: number; endMinute: number };
   };
+  /**
+   * Proxies whose X-Forwarded-* headers are believed (Express `trust proxy`):
+   * false, or addresses, subnets and the names `loopback`, `linklocal`, `uniquelocal`.
+   */
+  trustProxy: false | string[];
+  /** The security console's sign-in sessions (docs/console.md). */
+  consoleSession: {
+    /** A session unused for this long ends. */
+    idleMs: number;
+    /** A session ends this long after sign-in, however much it is used. */
+    maxMs: number;
+  };
   /** Legal holds and the retention job (docs/privacy-lifecycle.md). */
   retention: {
     /** Transaction records are kept this long after completion (E-Commerce Law art. 31: at least 3). */
@@ -106,6 +125,9 @@ const schema = Joi.object({
     .valid(...EMBEDDED_ENGINES)
     .default('mongo-java-server'),
   KEYS_DIR: Joi.string().default('./keys'),
+  CRYPTO_PROFILE: Joi.string()
+    .valid(...CRYPTO_PROFILES)
+    .default('intl'),
   DATA_DIR: Joi.string().default('./.data'),
   LOG_LEVEL: Joi.string()
     .valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')
@@ -162,6 +184,17 @@ const schema = Joi.object({
       parseBusinessHours(value) ? value : helpers.error('any.invalid'),
     )
     .default('08:00-20:00'),
+  TRUST_PROXY: Joi.string()
+    .custom((value: string, helpers) =>
+      parseTrustProxy(value) === null ? helpers.error('any.invalid') : value,
+    )
+    .default('false'),
+  CONSOLE_SESSION_IDLE_MS: Joi.number().integer().min(60000).max(86400000).default(1800000),
+  CONSOLE_SESSION_MAX_MS: Joi.number()
+    .integer()
+    .min(Joi.ref('CONSOLE_SESSION_IDLE_MS'))
+    .max(86400000)
+    .default(28800000),
   // Floors, not defaults only: configuration can lengthen the periods, never shorten them below the law.
   RETENTION_TRANSACTION_YEARS: Joi.number()
     .integer()
@@ -192,6 +225,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   if (!disclosure.ok) {
     throw new ConfigError(`invalid configuration: ${disclosure.variable} ${disclosure.problem}`);
   }
+  const pkcs11 = parsePkcs11Config(environment);
+  if (!pkcs11.ok) {
+    throw new ConfigError(`invalid configuration: ${pkcs11.variable} ${pkcs11.problem}`);
+  }
   return {
     env: value.NODE_ENV,
     port: value.PORT,
@@ -199,6 +236,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     embeddedDb: value.EMBEDDED_DB,
     adminApiKey: value.ADMIN_API_KEY,
     keysDir: path.resolve(value.KEYS_DIR),
+    cryptoProfile: value.CRYPTO_PROFILE,
+    pkcs11: pkcs11.value,
     dataDir: path.resolve(value.DATA_DIR),
     logLevel: value.LOG_LEVEL,
     bodyLimit: value.BODY_LIMIT,
@@ -240,6 +279,11 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       bulkSubjectsPerHour: value.ALERT_BULK_SUBJECTS_PER_HOUR,
       businessHours: parseBusinessHours(value.ALERT_BUSINESS_HOURS)!,
     },
+    trustProxy: parseTrustProxy(value.TRUST_PROXY)!,
+    consoleSession: {
+      idleMs: value.CONSOLE_SESSION_IDLE_MS,
+      maxMs: value.CONSOLE_SESSION_MAX_MS,
+    },
     retention: {
       transactionYears: value.RETENTION_TRANSACTION_YEARS,
       inactiveIdentityYears: value.RETENTION_INACTIVE_IDENTITY_YEARS,
@@ -260,6 +304,26 @@ export function parseBusinessHours(
   ];
   if (endMinute > 24 * 60 || startMinute >= endMinute) return null;
   return { startMinute, endMinute };
+}
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * `false`, or a comma-separated list of proxy addresses, subnets (`10.0.0.0/8`)
+ * and Express's names for ranges; null when any entry is none of these.
+ */
+export function parseTrustProxy(value: string): false | string[] | null {
+  if (value.trim() === 'false') return false;
+  const entries = value.split(',').map((entry) => entry.trim());
+  const valid = entries.every((entry) => {
+    if (PROXY_NAMES.has(entry)) return true;
+    const [address = '', prefix, ...rest] = entry.split('/');
+    const family = isIP(address);
+    if (family === 0 || rest.length > 0) return false;
+    if (prefix === undefined) return true;
+    return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+  });
+  return valid ? entries : null;
 }
 
 function describe(type: string | undefined): string {

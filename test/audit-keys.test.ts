@@ -29,8 +29,10 @@ afterAll(() => {
 });
 
 /**
- * Builds the access log as createApp does (the whole app is not built here:
- * other capabilities have production key requirements of their own).
+ * Builds and starts the access log as createApp does (the whole app is not
+ * built here: other capabilities have production key requirements of their
+ * own). Its keys are loaded at start, once it knows whether the database
+ * already holds a log.
  */
 async function buildApp(env: Record<string, string>) {
   const uri = process.env.MONGODB_URI!;
@@ -42,7 +44,9 @@ async function buildApp(env: Record<string, string>) {
   });
   const connection = await connectDatabase(uri, { dbName: freshDatabaseName(), timeoutMs: 5000 });
   try {
-    createAccessLog({ connection, config, logger: createLogger('silent') });
+    const accessLog = createAccessLog({ connection, config, logger: createLogger('silent') });
+    await accessLog.ensureIndexes();
+    await accessLog.stop();
   } finally {
     await connection.dropDatabase().catch(() => undefined);
     await connection.close();

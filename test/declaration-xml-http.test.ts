@@ -63,7 +63,7 @@ const PRODUCTS = {
   }),
 };
 
-async function declaredOrder(parcel?: object) {
+async function listedDeclaration(parcel?: object) {
   for (const [sku, product] of Object.entries(PRODUCTS)) {
     await t
       .http()
@@ -90,9 +90,14 @@ async function declaredOrder(parcel?: object) {
   const listed = (await pullAll(t, broker, '/v1/declarations')).find(
     (d) => d.orderNo === body.orderNo,
   )!;
-  const xml = await t
+  return { orderNo: body.orderNo, declarationId: listed.declarationId as string };
+}
+
+/** The broker's `Accept: application/xml` GET of one declaration. */
+const fetchXml = (declarationId: string) =>
+  t
     .http()
-    .get(`/v1/declarations/${listed.declarationId}`)
+    .get(`/v1/declarations/${declarationId}`)
     .set(auth(broker))
     .set('Accept', 'application/xml')
     .buffer(true)
@@ -101,9 +106,25 @@ async function declaredOrder(parcel?: object) {
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
       res.on('end', () => done(null, text));
-    })
-    .expect(200);
-  return { orderNo: body.orderNo, xml: xml.body as string };
+    });
+
+async function declaredOrder(parcel?: object) {
+  const { orderNo, declarationId } = await listedDeclaration(parcel);
+  const xml = await fetchXml(declarationId).expect(200);
+  return { orderNo, xml: xml.body as string };
+}
+
+/** What the service recorded as disclosed for one declaration: receipts and SUCCESS events. */
+async function disclosuresOf(declarationId: string) {
+  const db = t.connection;
+  return {
+    receipts: await db
+      .collection('disclosure_receipts')
+      .countDocuments({ resourceId: declarationId }),
+    successes: await db
+      .collection('audit_events')
+      .countDocuments({ 'resource.id': declarationId, outcome: 'SUCCESS' }),
+  };
 }
 
 const texts = (doc: Document, name: string) =>
@@ -153,6 +174,33 @@ it('when one value of the signed message is changed, then the signature no longe
   const tampered = xml.replace('<ceb:qty>2</ceb:qty>', '<ceb:qty>3</ceb:qty>');
   expect(tampered).not.toBe(xml);
   expect(signatureVerifies(tampered, certificatePem)).toBe(false);
+});
+
+it('when a declaration from before the catalogue is asked for as XML, then 409 names what it lacks and nothing is recorded as disclosed', async () => {
+  const { declarationId } = await listedDeclaration();
+  // As it was stored before products, parcels and copNo existed.
+  await t.connection
+    .collection('declarations')
+    .updateOne(
+      { id: declarationId },
+      { $unset: { parcel: '' }, $set: { 'goods.$[].product': null } },
+    );
+  const before = await disclosuresOf(declarationId);
+  expect(before.receipts).toBeGreaterThan(0);
+
+  const response = await fetchXml(declarationId).expect(409);
+
+  const error = JSON.parse(response.body as string).error;
+  expect(error.code).toBe('DECLARATION_INCOMPLETE');
+  expect(error.details.map((d: { path: string }) => d.path)).toEqual(
+    expect.arrayContaining(['InventoryHead.grossWeight', 'InventoryList[1].gcode']),
+  );
+  // The broker received no personal data: no receipt and no SUCCESS event claim otherwise.
+  expect(await disclosuresOf(declarationId)).toEqual(before);
+  const failed = await t.connection
+    .collection('audit_events')
+    .countDocuments({ 'resource.id': declarationId, outcome: 'FAILED' });
+  expect(failed).toBe(1);
 });
 
 it('stores no personal data in plaintext', async () => {

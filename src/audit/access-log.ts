@@ -1,12 +1,13 @@
 import type { Connection } from 'mongoose';
 import type { Config } from '../config';
+import { deferred } from '../deferred';
 import type { RouteDefinition } from '../http/route';
 import type { DeniedAccessRecorder } from '../http/router';
 import type { Logger } from '../logger';
-import { loadAuditKeys } from './audit-keys';
+import { AuditKeyError, loadAuditKeys, type AuditKeys } from './audit-keys';
 import { auditRoutes, personSearchRoutes } from './audit-routes';
 import { createAuditService, createPersonSearch, type PersonIdentities } from './audit-service';
-import { createAuditStore } from './audit-store';
+import { createAuditStore, type AuditStore } from './audit-store';
 import type { LogVerification, UnchainedEvent } from './audit-chain';
 import type { AccessLog } from './audit-types';
 import { ChainWriter } from './audit-writer';
@@ -52,6 +53,28 @@ export type RecordedListener = (event: UnchainedEvent) => void;
 export type VerifyFailedListener = (result: LogVerification) => void;
 
 /**
+ * The access log's keys from KEYS_DIR. Outside production missing keys are
+ * generated, but only for a database without a log: keys made up for a log
+ * that exists (a restore without its KEYS_DIR) would fail every event's check
+ * and change every pseudonym, so the start stops instead and writes nothing.
+ */
+async function loadKeys(
+  store: AuditStore,
+  config: Pick<Config, 'env' | 'keysDir'> & Partial<Pick<Config, 'cryptoProfile'>>,
+): Promise<AuditKeys> {
+  const holdsLog = (await store.headCheckpoint()) !== null;
+  const generate = config.env !== 'production' && !holdsLog;
+  try {
+    return loadAuditKeys(config.keysDir, { generate, profile: config.cryptoProfile });
+  } catch (error) {
+    if (!(error instanceof AuditKeyError) || config.env === 'production') throw error;
+    throw new AuditKeyError(
+      `${error.message}, but the database holds an access log keyed by it: restore KEYS_DIR (no key was generated)`,
+    );
+  }
+}
+
+/**
  * Builds the access log. Loads its keys from KEYS_DIR synchronously: outside
  * production missing keys are generated; in production a missing key throws
  * AuditKeyError and the service does not start.
@@ -70,10 +93,13 @@ export function createAccessLog({
     | 'auditCheckpointEvery'
     | 'auditStreamStaleMs'
     | 'auditRefusalWindowMs'
-  >;
+  > &
+    Partial<Pick<Config, 'cryptoProfile'>>;
   logger: Logger;
 }): AccessLogModule {
-  const keys = loadAuditKeys(config.keysDir, { generate: config.env !== 'production' });
+  // Loaded at start, once the database has said whether it already holds a log (see loadKeys).
+  const deferredKeys = deferred<AuditKeys>('the access log keys');
+  const keys = deferredKeys.value;
   const store = createAuditStore(connection);
   const writer = new ChainWriter({
     store,
@@ -127,6 +153,7 @@ export function createAccessLog({
     routes: auditRoutes(service),
     async ensureIndexes() {
       await store.ensureIndexes();
+      deferredKeys.resolve(await loadKeys(store, config));
       await writer.start();
       refusals.start();
     },

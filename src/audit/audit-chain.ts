@@ -1,5 +1,6 @@
 import { createHmac, hash, type KeyObject } from 'node:crypto';
 import canonicalize from 'canonicalize';
+import type { MacAlgorithm } from '../crypto/crypto-profile';
 import type { CrossBorderTransfer } from '../cross-border/jurisdiction';
 import type { Actor } from '../http/route';
 import { canonicalEvent } from './audit-canonical';
@@ -12,8 +13,12 @@ export const GENESIS_HASH = '0'.repeat(64);
  * Version of the stored event shape; part of the authenticated content.
  * 2: `hash` is an HMAC-SHA-256 under the event key (1 was a plain SHA-256,
  * which anyone with database write access could compute, and is not accepted).
+ * 3: the same shape, `hash` an HMAC-SM3 under the same key (streams written
+ * under CRYPTO_PROFILE=gm). The version is inside the MAC, so it cannot be
+ * relabelled, and verify takes each event's algorithm from it.
  */
 export const EVENT_VERSION = 2;
+export const EVENT_VERSION_SM3 = 3;
 
 /**
  * One access-log event as stored. Every field except `_id` and `hash` is
@@ -72,25 +77,28 @@ export function eventId(stream: string, seq: number): string {
 }
 
 /**
- * HMAC-SHA-256 under the event key over the RFC 8785 (JCS) canonical JSON of
- * everything stored except `_id` and `hash`. Dates encode as ISO 8601 strings
- * (their toJSON). Keyed, so only a holder of the key (the service) can make
- * an event that verifies.
+ * HMAC-SHA-256 (event version 2) or HMAC-SM3 (version 3) under the event key
+ * over the RFC 8785 (JCS) canonical JSON of everything stored except `_id` and
+ * `hash`. Dates encode as ISO 8601 strings (their toJSON). Keyed, so only a
+ * holder of the key (the service) can make an event that verifies.
  */
 export function eventHash(document: object, key: KeyObject): string {
-  return createHmac('sha256', key)
+  const digest = (document as { v?: unknown }).v === EVENT_VERSION_SM3 ? 'sm3' : 'sha256';
+  return createHmac(digest, key)
     .update(canonicalEvent(document as Record<string, unknown>))
     .digest('hex');
 }
 
-/** Appends an event to a chain position, computing its keyed hash. */
+/** Appends an event to a chain position, computing its keyed hash with `algorithm`. */
 export function chainEvent(
   event: UnchainedEvent,
   position: { stream: string; seq: number; prevHash: string },
   key: KeyObject,
+  algorithm: MacAlgorithm = 'hmac-sha256',
 ): AuditEventRecord {
+  const v = algorithm === 'hmac-sm3' ? EVENT_VERSION_SM3 : EVENT_VERSION;
   // Key order is irrelevant to the hash (canonical encoding sorts keys).
-  const record = { v: EVENT_VERSION, ...position, ...event, hash: '' };
+  const record = { v, ...position, ...event, hash: '' };
   record.hash = eventHash(record, key);
   return record;
 }
@@ -120,9 +128,13 @@ export interface CheckpointBody {
   keyId: string;
 }
 
+/** Ed25519 (intl) or SM2 with SM3 and the standard identifier (gm). */
+export const CHECKPOINT_ALGORITHMS = ['Ed25519', 'SM2'] as const;
+export type CheckpointAlgorithm = (typeof CHECKPOINT_ALGORITHMS)[number];
+
 export interface CheckpointRecord extends CheckpointBody {
-  alg: 'Ed25519';
-  /** base64 Ed25519 signature over checkpointPayload(body). */
+  alg: CheckpointAlgorithm;
+  /** base64 signature over checkpointPayload(body): Ed25519, or SM2 (DER, GB/T 35276). */
   signature: string;
 }
 
@@ -141,9 +153,14 @@ export function checkpointPayload(body: CheckpointBody): Buffer {
   return Buffer.from(canonical ?? '', 'utf8');
 }
 
-/** SHA-256 (hex) of a record's signed payload: what the next record's `prev` holds. */
-export function checkpointDigest(body: CheckpointBody): string {
-  return hash('sha256', checkpointPayload(body), 'hex');
+/**
+ * Hash (hex) of a record's signed payload: what the next record's `prev`
+ * holds. SHA-256, or SM3 for a record signed with SM2, so a gm ledger links
+ * with the national hash. (`alg` is not in the payload, but `keyId` is, and
+ * each checkpoint key has one algorithm.)
+ */
+export function checkpointDigest(body: CheckpointBody & { alg?: unknown }): string {
+  return hash(body.alg === 'SM2' ? 'sm3' : 'sha256', checkpointPayload(body), 'hex');
 }
 
 export const INVALID_REASONS = [

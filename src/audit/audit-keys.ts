@@ -5,20 +5,53 @@ import {
   createPublicKey,
   createSecretKey,
   generateKeyPairSync,
+  hash,
   randomBytes,
+  sign,
+  verify,
   type KeyObject,
 } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import forge from 'node-forge';
+import { macOf, type CryptoProfile, type MacAlgorithm } from '../crypto/crypto-profile';
+import {
+  generateSm2KeyPair,
+  readSm2PrivateKeyPem,
+  sm2PrivateKeyPem,
+  sm2PublicKeyPem,
+  sm2PublicKeySpki,
+  sm2Sign,
+  sm2Verify,
+  type Sm2KeyPair,
+} from '../crypto/sm2';
+import type { CheckpointAlgorithm } from './audit-chain';
 
 /** File names inside KEYS_DIR. Each key has one use only. */
 export const SUBJECT_REF_KEY_FILE = 'audit-subject-ref.key';
 export const EVENT_MAC_KEY_FILE = 'audit-event-mac.key';
 export const CHECKPOINT_KEY_FILE = 'audit-checkpoint-ed25519.pem';
 export const CHECKPOINT_PUBLIC_KEY_FILE = 'audit-checkpoint-ed25519.pub.pem';
+/** The gm profile's checkpoint key: SM2, PKCS#8 (created or required under CRYPTO_PROFILE=gm). */
+export const SM2_CHECKPOINT_KEY_FILE = 'audit-checkpoint-sm2.pem';
+export const SM2_CHECKPOINT_PUBLIC_KEY_FILE = 'audit-checkpoint-sm2.pub.pem';
 
 const MIN_HMAC_KEY_BYTES = 32;
+
+/** Signs the ledger's records with the profile's checkpoint key. */
+export interface CheckpointSigner {
+  alg: CheckpointAlgorithm;
+  /** Stored in (and signed with) every record: names the key that verifies it. */
+  keyId: string;
+  sign(payload: Buffer): Promise<Buffer>;
+}
+
+/** Verifies records signed by one checkpoint key. */
+export interface CheckpointVerifier {
+  alg: CheckpointAlgorithm;
+  keyId: string;
+  verify(payload: Buffer, signature: Buffer): boolean;
+}
 
 /** Key material the access log needs, loaded once at start-up. */
 export interface AuditKeys {
@@ -27,15 +60,24 @@ export interface AuditKeys {
   /** Public, stable id of the subjectRef key, stored with every event. */
   subjectRefKeyId: string;
   /**
-   * HMAC-SHA-256 key authenticating every event (its `hash`); used for nothing
-   * else. Only the service holds it: a database writer cannot mint a valid event.
+   * Key authenticating every event (its `hash`); used for nothing else. Only
+   * the service holds it: a database writer cannot mint a valid event.
    */
   eventMacKey: KeyObject;
-  /** Ed25519 key signing checkpoints; used for nothing else. */
+  /**
+   * What new events are chained with: HMAC-SHA-256, or HMAC-SM3 under the gm
+   * profile (same key; each event's `v` says which, audit-chain.ts).
+   */
+  eventMacAlgorithm: MacAlgorithm;
+  /** Ed25519 key signing checkpoints under the intl profile; used for nothing else. */
   checkpointPrivateKey: KeyObject;
   checkpointPublicKey: KeyObject;
-  /** SHA-256 (first 16 hex) of the public key's SPKI, stored with each checkpoint. */
+  /** SHA-256 (first 16 hex) of the Ed25519 public key's SPKI, stored with each checkpoint. */
   checkpointKeyId: string;
+  /** Signs new ledger records: Ed25519 (intl) or SM2 (gm). */
+  checkpointSigner: CheckpointSigner;
+  /** Every checkpoint key in KEYS_DIR: a ledger written under either profile verifies. */
+  checkpointVerifiers: CheckpointVerifier[];
 }
 
 /** Start-up refuses to go on: a key file is missing or unusable. Never carries key bytes. */
@@ -46,9 +88,14 @@ export class AuditKeyError extends Error {
 /**
  * Loads the access log's keys from `keysDir`. When `generate` is true
  * (development, test) an absent key is generated and written with mode 0600;
- * in production an absent key is an AuditKeyError, so the service refuses to start.
+ * in production an absent key is an AuditKeyError, so the service refuses to
+ * start. Under the gm profile the SM2 checkpoint key is one of them; under
+ * intl it is loaded when present, to verify what a gm period signed.
  */
-export function loadAuditKeys(keysDir: string, { generate }: { generate: boolean }): AuditKeys {
+export function loadAuditKeys(
+  keysDir: string,
+  { generate, profile = 'intl' }: { generate: boolean; profile?: CryptoProfile },
+): AuditKeys {
   const hmacPath = path.join(keysDir, SUBJECT_REF_KEY_FILE);
   const macPath = path.join(keysDir, EVENT_MAC_KEY_FILE);
   const signingPath = path.join(keysDir, CHECKPOINT_KEY_FILE);
@@ -68,14 +115,63 @@ export function loadAuditKeys(keysDir: string, { generate }: { generate: boolean
       forge.pem.encode({ type: 'PUBLIC KEY', body: spki.toString('binary') }),
     );
   }
+  const checkpointKeyId = `cp-${createHash('sha256').update(spki).digest('hex').slice(0, 16)}`;
+  const ed25519: CheckpointSigner & CheckpointVerifier = {
+    alg: 'Ed25519',
+    keyId: checkpointKeyId,
+    sign: async (payload) => sign(null, payload, checkpointPrivateKey),
+    verify: (payload, signature) => verify(null, payload, checkpointPublicKey, signature),
+  };
+  const sm2 = loadSm2CheckpointKey(keysDir, { generate: generate && profile === 'gm', profile });
   return {
     subjectRefKey: createSecretKey(hmacBytes),
     subjectRefKeyId: `sr-${createHmac('sha256', hmacBytes).update('audit-subject-ref-key-id').digest('hex').slice(0, 16)}`,
     eventMacKey: createSecretKey(macBytes),
+    eventMacAlgorithm: macOf(profile),
     checkpointPrivateKey,
     checkpointPublicKey,
-    checkpointKeyId: `cp-${createHash('sha256').update(spki).digest('hex').slice(0, 16)}`,
+    checkpointKeyId,
+    checkpointSigner: profile === 'gm' && sm2 ? sm2 : ed25519,
+    checkpointVerifiers: sm2 ? [ed25519, sm2] : [ed25519],
   };
+}
+
+/**
+ * The SM2 checkpoint key: required under gm (generated outside production),
+ * read when present under intl. Its id is SM3 of its SPKI (first 16 hex).
+ */
+function loadSm2CheckpointKey(
+  keysDir: string,
+  { generate, profile }: { generate: boolean; profile: CryptoProfile },
+): (CheckpointSigner & CheckpointVerifier) | null {
+  const file = path.join(keysDir, SM2_CHECKPOINT_KEY_FILE);
+  if (generate) {
+    createOnce(file, () => sm2PrivateKeyPem(generateSm2KeyPair()));
+  }
+  if (profile !== 'gm' && !fs.existsSync(file)) return null;
+  const pair = readSm2Key(file);
+  if (generate) {
+    createOnce(path.join(keysDir, SM2_CHECKPOINT_PUBLIC_KEY_FILE), () =>
+      sm2PublicKeyPem(pair.publicKeyHex),
+    );
+  }
+  return {
+    alg: 'SM2',
+    keyId: `cp-${hash('sm3', sm2PublicKeySpki(pair.publicKeyHex), 'hex').slice(0, 16)}`,
+    sign: async (payload) => sm2Sign(payload, pair),
+    verify: (payload, signature) => sm2Verify(payload, signature, pair.publicKeyHex),
+  };
+}
+
+function readSm2Key(file: string): Sm2KeyPair {
+  const pem = readKeyFile(file);
+  try {
+    return readSm2PrivateKeyPem(pem);
+  } catch {
+    throw new AuditKeyError(
+      `access log signing key is not a PKCS#8 SM2 private key: ${path.basename(file)}`,
+    );
+  }
 }
 
 /**

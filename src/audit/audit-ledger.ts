@@ -1,5 +1,5 @@
-import { verify as verifySignature } from 'node:crypto';
 import {
+  CHECKPOINT_ALGORITHMS,
   CHECKPOINT_KINDS,
   checkpointDigest,
   checkpointPayload,
@@ -10,7 +10,7 @@ import {
 } from './audit-chain';
 import type { AuditKeys } from './audit-keys';
 
-export type LedgerKeys = Pick<AuditKeys, 'checkpointPublicKey' | 'checkpointKeyId'>;
+export type LedgerKeys = Pick<AuditKeys, 'checkpointVerifiers'>;
 
 /** What the authentic, linked ledger records say about one stream. */
 export interface StreamRecords {
@@ -48,6 +48,7 @@ export function emptyLedger(): LedgerState {
 }
 
 const KINDS = new Set<string>(CHECKPOINT_KINDS);
+const ALGORITHMS = new Set<string>(CHECKPOINT_ALGORITHMS);
 
 /**
  * Checks ledger records (in any order) and adds them to `state`: each must
@@ -144,7 +145,7 @@ function accept(state: LedgerState, record: CheckpointRecord): void {
   state.accepted += 1;
   state.last = {
     gseq: body.gseq,
-    digest: checkpointDigest(body),
+    digest: checkpointDigest({ ...body, alg: record.alg }),
     stream: body.stream,
     seq: body.seq,
   };
@@ -164,7 +165,11 @@ function accept(state: LedgerState, record: CheckpointRecord): void {
   }
 }
 
-/** Read as found, so every field is checked before the signature is. */
+/**
+ * Read as found, so every field is checked before the signature is. The key
+ * is the one `keyId` names among those the service holds (the Ed25519 key,
+ * and the SM2 key once a gm profile made one), and must be of `alg`.
+ */
 export function isAuthentic(record: CheckpointRecord, keys: LedgerKeys): boolean {
   if (
     !Number.isSafeInteger(record.gseq) ||
@@ -176,16 +181,17 @@ export function isAuthentic(record: CheckpointRecord, keys: LedgerKeys): boolean
     record.seq < 0 ||
     typeof record.hash !== 'string' ||
     !(record.at instanceof Date) ||
-    record.alg !== 'Ed25519' ||
-    record.keyId !== keys.checkpointKeyId ||
+    !ALGORITHMS.has(record.alg) ||
+    typeof record.keyId !== 'string' ||
     typeof record.signature !== 'string'
   ) {
     return false;
   }
-  return verifySignature(
-    null,
-    checkpointPayload(record),
-    keys.checkpointPublicKey,
-    Buffer.from(record.signature, 'base64'),
+  const verifier = keys.checkpointVerifiers.find(
+    (candidate) => candidate.keyId === record.keyId && candidate.alg === record.alg,
+  );
+  return (
+    verifier !== undefined &&
+    verifier.verify(checkpointPayload(record), Buffer.from(record.signature, 'base64'))
   );
 }

@@ -17,7 +17,7 @@ import {
 } from './audit-ledger';
 import type { AuditStore, StreamEntry } from './audit-store';
 
-type VerifyKeys = Pick<AuditKeys, 'checkpointPublicKey' | 'checkpointKeyId' | 'eventMacKey'>;
+type VerifyKeys = Pick<AuditKeys, 'checkpointVerifiers' | 'eventMacKey'>;
 type VerifyStore = Pick<
   AuditStore,
   | 'allCheckpoints'

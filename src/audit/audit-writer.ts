@@ -1,4 +1,4 @@
-import { randomBytes, sign } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { AppError, Conflict, ServiceUnavailable } from '../errors';
 import type { Logger } from '../logger';
 import {
@@ -30,7 +30,7 @@ export type WriterStore = Pick<
 
 export interface ChainWriterOptions {
   store: WriterStore;
-  keys: Pick<AuditKeys, 'checkpointPrivateKey' | 'checkpointKeyId' | 'eventMacKey'>;
+  keys: Pick<AuditKeys, 'checkpointSigner' | 'eventMacKey' | 'eventMacAlgorithm'>;
   logger: Logger;
   /** Most time between two checkpoints of a stream that has new events. */
   checkpointIntervalMs: number;
@@ -333,17 +333,13 @@ export class ChainWriter {
           kind,
           ...head,
           at: this.now(),
-          keyId: this.options.keys.checkpointKeyId,
+          keyId: this.options.keys.checkpointSigner.keyId,
         };
-        const signature = sign(
-          null,
-          checkpointPayload(body),
-          this.options.keys.checkpointPrivateKey,
-        );
+        const signature = await this.options.keys.checkpointSigner.sign(checkpointPayload(body));
         try {
           await this.options.store.insertCheckpoint({
             ...body,
-            alg: 'Ed25519',
+            alg: this.options.keys.checkpointSigner.alg,
             signature: signature.toString('base64'),
           });
         } catch (error) {
@@ -384,6 +380,7 @@ export class ChainWriter {
         event,
         { stream: this.stream, seq: this.seq + index + 1, prevHash },
         this.options.keys.eventMacKey,
+        this.options.keys.eventMacAlgorithm,
       );
       prevHash = record.hash;
       return record;

@@ -1,5 +1,5 @@
 import { Presets, SingleBar } from 'cli-progress';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import type { Connection } from 'mongoose';
 import { loadConfig, type Config } from '../config';
 import { createCryptoModule } from '../crypto/crypto-module';
@@ -10,13 +10,20 @@ import {
   generateMasterKeyFiles,
   MIN_MASTER_KEY_BITS,
 } from '../crypto/master-key';
+import { DEFAULT_PKCS11_KEY_LABELS, type Pkcs11KeyPurpose } from '../crypto/pkcs11/pkcs11-config';
+import {
+  generateTokenKey,
+  tokenStatus,
+  type TokenKeyReport,
+} from '../crypto/pkcs11/pkcs11-ceremony';
 import { createLogger } from '../logger';
 import { positiveInteger, runProgram, say, withDatabase } from './cli-support';
 
 /**
  * Key management: `generate` writes a development master key pair,
  * `rotate` moves every data key to a new key-encryption key version,
- * `status` shows the keyring. Run with `npm run keys -- <command>`.
+ * `status` shows the keyring, `hsm-generate` / `hsm-status` are the HSM key
+ * ceremony (docs/key-management.md). Run with `npm run keys -- <command>`.
  */
 
 function openCrypto(config: Config, connection: Connection) {
@@ -98,6 +105,64 @@ async function status(config: Config): Promise<void> {
   });
 }
 
+function requirePkcs11(config: Config) {
+  if (!config.pkcs11) {
+    throw new Error(
+      'PKCS11_MODULE is not set: set PKCS11_MODULE, PKCS11_TOKEN_LABEL and PKCS11_PIN_FILE (docs/key-management.md)',
+    );
+  }
+  return config.pkcs11;
+}
+
+function keyPurpose(value: string): Pkcs11KeyPurpose {
+  if (!Object.hasOwn(DEFAULT_PKCS11_KEY_LABELS, value)) {
+    throw new InvalidArgumentError(`one of ${Object.keys(DEFAULT_PKCS11_KEY_LABELS).join(', ')}`);
+  }
+  return value as Pkcs11KeyPurpose;
+}
+
+const ALGORITHM_NAMES: Record<TokenKeyReport['algorithm'], string> = {
+  'rsa-oaep': 'RSA-3072, RSA-OAEP key wrapping',
+  'rsa-pkcs1-sha256': 'RSA-3072, RSASSA-PKCS1-v1_5 SHA-256 signatures',
+  ed25519: 'Ed25519 signatures',
+};
+
+function sayKey(key: TokenKeyReport): void {
+  const { protection } = key;
+  say(`${key.purpose} key "${key.label}": ${ALGORITHM_NAMES[key.algorithm]}`);
+  say(`  SHA-256 of public key: ${key.fingerprint}`);
+  say(
+    `  CKA_SENSITIVE ${protection.sensitive}, CKA_EXTRACTABLE ${protection.extractable}, ` +
+      `CKA_NEVER_EXTRACTABLE ${protection.neverExtractable}, CKA_LOCAL (generated in the token) ${protection.local}`,
+  );
+}
+
+async function hsmGenerate(config: Config, purpose: Pkcs11KeyPurpose): Promise<void> {
+  const pkcs11 = requirePkcs11(config);
+  const key = await generateTokenKey(pkcs11, purpose);
+  say(`generated in token "${pkcs11.tokenLabel}" (the private key never leaves it):`);
+  sayKey(key);
+  process.stdout.write(key.publicKeyPem);
+  if (key.certificatePem) process.stdout.write(key.certificatePem);
+}
+
+async function hsmStatus(config: Config): Promise<void> {
+  const pkcs11 = requirePkcs11(config);
+  const status = await tokenStatus(pkcs11);
+  const { token } = status;
+  say(`token "${token.label}": ${token.manufacturer} ${token.model}, serial ${token.serialNumber}`);
+  for (const key of status.keys) {
+    if ('missing' in key)
+      say(`${key.purpose} key "${key.label}": missing (hsm-generate --key ${key.purpose})`);
+    else sayKey(key);
+  }
+  if (status.masterOaepHash) {
+    say(
+      `master key unwraps RSA-OAEP with ${status.masterOaepHash.toUpperCase()} (self-test passed)`,
+    );
+  }
+}
+
 export function buildProgram(): Command {
   const program = new Command('keys').description(
     'Key management for the customs identity service',
@@ -139,6 +204,17 @@ export function buildProgram(): Command {
     .command('status')
     .description('Show keyring versions and how many data keys a rotation has left')
     .action(() => status(loadConfig()));
+  program
+    .command('hsm-generate')
+    .description(
+      'Generate a key pair inside the PKCS#11 token (non-extractable) and print its fingerprint, public key and certificate',
+    )
+    .option('--key <purpose>', 'master, checkpoint or disclosure', keyPurpose, 'master')
+    .action((options: { key: Pkcs11KeyPurpose }) => hsmGenerate(loadConfig(), options.key));
+  program
+    .command('hsm-status')
+    .description("Show the token, the service's keys in it and how they are protected")
+    .action(() => hsmStatus(loadConfig()));
   return program;
 }
 

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { DecryptionFailed } from '../errors';
 
-/** The one symmetric algorithm used for data (NIST SP 800-38D). */
+/** The intl profile's symmetric algorithm (NIST SP 800-38D); sm4-aead.ts is the gm one. */
 const ALGORITHM = 'aes-256-gcm';
 export const KEY_BYTES = 32;
 /** 96-bit nonce: the size GCM is specified for (SP 800-38D 8.2), fresh from the CSPRNG each time. */
@@ -80,13 +80,17 @@ export function open(key: Buffer, sealed: Sealed, aad: Buffer): Buffer {
 }
 
 /**
- * HMAC-SHA-256 of a UTF-8 string, base64url: a keyed, deterministic blind
- * index. (Not hex: a run of decimal digits in hex could look like a phone or
- * id number to a scanner for plaintext.)
+ * HMAC-SHA-256 (or HMAC-SM3, for the gm profile) of a UTF-8 string,
+ * base64url: a keyed, deterministic blind index. (Not hex: a run of decimal
+ * digits in hex could look like a phone or id number to a scanner for plaintext.)
  */
-export function hmacBase64Url(key: Buffer, message: string): string {
+export function hmacBase64Url(
+  key: Buffer,
+  message: string,
+  digest: 'sha256' | 'sm3' = 'sha256',
+): string {
   assertKey(key);
-  return createHmac('sha256', key).update(message, 'utf8').digest('base64url');
+  return createHmac(digest, key).update(message, 'utf8').digest('base64url');
 }
 
 /**

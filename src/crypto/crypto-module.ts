@@ -1,6 +1,7 @@
 import type { Connection } from 'mongoose';
 import type { Logger } from '../logger';
 import { createBlindIndex, type BlindIndex } from './blind-index';
+import { cipherOf, type CryptoProfile } from './crypto-profile';
 import { createFieldCipher, type ManagedFieldCipher } from './field-cipher';
 import { createKeyring, type Keyring } from './keyring';
 import { createKeyringStore } from './keyring-store';
@@ -18,6 +19,8 @@ export interface CryptoConfig {
   env: 'development' | 'test' | 'production';
   keysDir: string;
   dataKeyCacheMs: number;
+  /** Algorithms of new keys and ciphertexts (default intl); stored data is read whatever it says. */
+  cryptoProfile?: CryptoProfile;
 }
 
 export interface CryptoModule {
@@ -86,13 +89,18 @@ export function createCryptoModule(
   const keyringStore = createKeyringStore(connection);
   const subjectKeys = createSubjectKeyStore(connection);
   let master: MasterKey | null = null;
-  const keyring = createKeyring(keyringStore, () => {
-    if (!master) throw new MasterKeyError('the master key is not loaded');
-    return master;
-  });
+  const profile = config.cryptoProfile ?? 'intl';
+  const keyring = createKeyring(
+    keyringStore,
+    () => {
+      if (!master) throw new MasterKeyError('the master key is not loaded');
+      return master;
+    },
+    { profile },
+  );
   const fieldCipher = createFieldCipher(
     { keyring, subjectKeys },
-    { cacheMs: config.dataKeyCacheMs, maxCachedKeys: 1000 },
+    { cacheMs: config.dataKeyCacheMs, maxCachedKeys: 1000, algorithm: cipherOf(profile) },
   );
   return {
     fieldCipher,
@@ -108,7 +116,10 @@ export function createCryptoModule(
         !masterKeyExists(config.keysDir) && (await keyringStore.list()).length > 0;
       master = ensureMasterKey(config, logger, { databaseHoldsKeys });
       await keyring.open();
-      logger.info({ masterKey: master.fingerprint.slice(0, 16), bits: master.bits }, 'keys loaded');
+      logger.info(
+        { masterKey: master.fingerprint.slice(0, 16), bits: master.bits, cryptoProfile: profile },
+        'keys loaded',
+      );
     },
     async isReady() {
       return keyring.isOpen();

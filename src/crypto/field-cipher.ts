@@ -1,9 +1,11 @@
 import { isUtf8 } from 'node:buffer';
 import { isDatabaseUnavailable } from '../db/database-errors';
 import { DatabaseUnavailable, DecryptionFailed, NotFound, ServiceUnavailable } from '../errors';
-import { open, randomKey, seal, wipe, type Sealed } from './aead';
+import { randomKey, wipe, type Sealed } from './aead';
+import { openWith, sealWith } from './cipher-suite';
+import type { CipherAlgorithm } from './crypto-profile';
 import { unwrapDataKey, wrapDataKey, wrappingKekVersion } from './data-key-wrap';
-import { decodeEnvelope, encodeEnvelope, fieldAad, FIELD_FORMAT } from './envelope-format';
+import { decodeEnvelope, encodeEnvelope, fieldAad, formatFor } from './envelope-format';
 import type { EncryptedField, FieldCipher, FieldRef } from './field-cipher-types';
 import type { Keyring } from './keyring';
 import type { SubjectKeyStore } from './subject-key-store';
@@ -17,6 +19,11 @@ export interface FieldCipherOptions {
   /** How long an unwrapped data key may stay in memory; 0 disables the cache. */
   cacheMs: number;
   maxCachedKeys: number;
+  /**
+   * What new field ciphertexts are sealed with (the profile's cipher; default
+   * AES-256-GCM). Reading takes whatever each ciphertext's format names.
+   */
+  algorithm?: CipherAlgorithm;
   now?: () => number;
 }
 
@@ -63,8 +70,10 @@ export interface ManagedFieldCipher extends FieldCipher {
 }
 
 /**
- * Field-level encryption with one AES-256 data key per data subject, wrapped
- * by the current KEK and stored apart from the data (SubjectKeyStore).
+ * Field-level encryption with one 256-bit data key per data subject, wrapped
+ * by the current KEK and stored apart from the data (SubjectKeyStore). Fields
+ * are sealed with AES-256-GCM (`ef1`) or SM4-CTR + HMAC-SM3 (`eg1`, keys
+ * derived from the data key by HKDF-SM3), as `options.algorithm` says.
  *
  * Longer than 60 lines for a reason: the cache of unwrapped data keys lives in
  * this closure, so nothing outside it can reach a key; each function inside
@@ -75,6 +84,8 @@ export function createFieldCipher(
   options: FieldCipherOptions,
 ): ManagedFieldCipher {
   const now = options.now ?? Date.now;
+  const fieldAlgorithm = options.algorithm ?? 'aes-256-gcm';
+  const fieldFormat = formatFor('field', fieldAlgorithm);
   const cache = new Map<string, { key: Buffer; expires: number }>();
   // Bumped by every destroy: a load that overlapped a destroy must not cache what it read.
   let destroyEpoch = 0;
@@ -145,11 +156,11 @@ export function createFieldCipher(
   async function decrypt(ref: FieldRef, ciphertext: EncryptedField): Promise<Buffer> {
     try {
       assertRef(ref);
-      const envelope = decodeEnvelope(ciphertext, FIELD_FORMAT);
+      const envelope = decodeEnvelope(ciphertext, 'field');
       if (envelope.keyVersion !== DATA_KEY_VERSION) throw new DecryptionFailed();
-      const aad = fieldAad(ref, envelope.keyVersion);
+      const aad = fieldAad(ref, envelope.keyVersion, envelope.format);
       const plaintext = await withDataKey(ref.subjectId, (dataKey) =>
-        open(dataKey, envelope.sealed, aad),
+        openWith(envelope.algorithm, dataKey, envelope.sealed, aad),
       );
       if (!plaintext) throw new DecryptionFailed();
       return plaintext;
@@ -201,17 +212,19 @@ export function createFieldCipher(
       assertRef(ref);
       const bytes = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext;
       if (!Buffer.isBuffer(bytes)) throw new TypeError('plaintext must be a string or a Buffer');
-      const aad = fieldAad(ref, DATA_KEY_VERSION);
+      const aad = fieldAad(ref, DATA_KEY_VERSION, fieldFormat);
       let sealed: Sealed | null;
       try {
-        sealed = await withDataKey(ref.subjectId, (dataKey) => seal(dataKey, bytes, aad));
+        sealed = await withDataKey(ref.subjectId, (dataKey) =>
+          sealWith(fieldAlgorithm, dataKey, bytes, aad),
+        );
       } catch (error) {
         // The stored data key would not unwrap: the same opaque failure as any decryption.
         if (isInfrastructureFailure(error)) throw error;
         throw new DecryptionFailed();
       }
       if (!sealed) throw new SubjectKeyUnavailable();
-      return encodeEnvelope({ format: FIELD_FORMAT, keyVersion: DATA_KEY_VERSION, sealed });
+      return encodeEnvelope({ format: fieldFormat, keyVersion: DATA_KEY_VERSION, sealed });
     },
 
     decrypt,

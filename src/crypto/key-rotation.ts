@@ -1,5 +1,6 @@
 import { wipe } from './aead';
 import { unwrapDataKey, wrapDataKey, wrappingKekVersion } from './data-key-wrap';
+import type { CipherAlgorithm } from './crypto-profile';
 import type { Keyring, VersionedKey } from './keyring';
 import type { SubjectKeyEntry, SubjectKeyStore } from './subject-key-store';
 
@@ -26,7 +27,9 @@ export interface RotationResult {
 export class RotationError extends Error {}
 
 /**
- * Rotates the key-encryption key: creates KEK version N+1, re-wraps every
+ * Rotates the key-encryption key: creates KEK version N+1 (with the keyring
+ * profile's algorithm: a rotation under CRYPTO_PROFILE=gm moves the data keys
+ * from `dk1` AES-256-GCM to `dg1` SM4 wrapping, and back), re-wraps every
  * live data key still wrapped by an older version, batch by batch, then
  * retires the old versions (their wrapped material is deleted). Field
  * ciphertext is not touched: the data keys themselves stay the same.
@@ -71,7 +74,7 @@ export async function rotateKeyEncryptionKey(
 
   for (const version of fromVersions) {
     const held = await keyring.kek(version);
-    const oldKey = held ? Buffer.from(held) : null;
+    const oldKey = held ? { ...held, key: Buffer.from(held.key) } : null;
     try {
       await keyring.retireKek(version);
       // A process that had not seen the new version yet may have wrapped a key with this one
@@ -84,7 +87,7 @@ export async function rotateKeyEncryptionKey(
         }
       }
     } finally {
-      wipe(oldKey);
+      wipe(oldKey?.key);
     }
   }
   return { toVersion: target.version, retiredVersions: fromVersions, rewrapped: done, resumed };
@@ -92,8 +95,8 @@ export async function rotateKeyEncryptionKey(
 
 async function rewrap(
   entry: SubjectKeyEntry,
-  oldKek: Buffer,
-  target: VersionedKey,
+  oldKek: VersionedKey<CipherAlgorithm>,
+  target: VersionedKey<CipherAlgorithm>,
   subjectKeys: SubjectKeyStore,
 ): Promise<boolean> {
   let dataKey: Buffer;

@@ -1,6 +1,7 @@
 import { isDuplicateKey } from '../db/duplicate-key';
 import { Schema, type Connection, type Model } from 'mongoose';
 import { ensureModelIndexes } from '../db/indexes';
+import { CIPHER_ALGORITHMS, MAC_ALGORITHMS, type KeyAlgorithm } from './crypto-profile';
 
 /** What a keyring entry is for: wrapping data keys, one blind index each, or sealing legal holds. */
 export const KEY_PURPOSES = [
@@ -26,6 +27,12 @@ export interface KeyringEntry {
   purpose: KeyPurpose;
   version: number;
   status: KeyStatus;
+  /**
+   * What the key is used with, fixed for the version's life. Absent on entries
+   * written before profiles existed: they are the intl algorithms (see
+   * `algorithmOf` in keyring.ts), so no migration is needed.
+   */
+  algorithm?: KeyAlgorithm;
   /** RSA-OAEP (SHA-256) ciphertext of the key, base64; null once retired. */
   wrapped: string | null;
   /** Which master key wrapped it (SHA-256 of its public key). */
@@ -51,6 +58,7 @@ const keyringSchema = new Schema<KeyringEntry>(
     purpose: { type: String, required: true, enum: KEY_PURPOSES },
     version: { type: Number, required: true },
     status: { type: String, required: true, enum: KEY_STATUSES },
+    algorithm: { type: String, enum: [...CIPHER_ALGORITHMS, ...MAC_ALGORITHMS] },
     wrapped: { type: String, default: null },
     masterKeyFingerprint: { type: String, required: true },
     createdAt: { type: Date, required: true },
@@ -72,6 +80,7 @@ function toEntry(document: KeyringEntry): KeyringEntry {
     purpose: document.purpose,
     version: document.version,
     status: document.status,
+    ...(document.algorithm ? { algorithm: document.algorithm } : {}),
     wrapped: document.wrapped ?? null,
     masterKeyFingerprint: document.masterKeyFingerprint,
     createdAt: document.createdAt,

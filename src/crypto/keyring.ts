@@ -1,5 +1,15 @@
 import { ServiceUnavailable } from '../errors';
 import { randomKey, wipe } from './aead';
+import {
+  cipherOf,
+  CIPHER_ALGORITHMS,
+  macOf,
+  MAC_ALGORITHMS,
+  type CipherAlgorithm,
+  type CryptoProfile,
+  type KeyAlgorithm,
+  type MacAlgorithm,
+} from './crypto-profile';
 import type { KeyPurpose, KeyringEntry, KeyringStore } from './keyring-store';
 import { rsaOaepUnwrap, rsaOaepWrap, type MasterKey } from './master-key';
 
@@ -10,9 +20,39 @@ const BLIND_INDEX_PURPOSES: readonly BlindIndexPurpose[] = [
   'blind-index:person',
 ];
 
-export interface VersionedKey {
+export interface VersionedKey<A extends KeyAlgorithm = KeyAlgorithm> {
   version: number;
   key: Buffer;
+  /** What this version is used with (its keyring entry's algorithm). */
+  algorithm: A;
+}
+
+/**
+ * The algorithm of a keyring entry. Entries from before profiles carry none:
+ * they were all made for the intl algorithms.
+ */
+export function algorithmOf(entry: Pick<KeyringEntry, 'purpose' | 'algorithm'>): KeyAlgorithm {
+  if (entry.algorithm) return entry.algorithm;
+  return entry.purpose.startsWith('blind-index:') ? 'hmac-sha256' : 'aes-256-gcm';
+}
+
+/**
+ * The algorithm a new version of `purpose` gets under `profile`. Legal-hold
+ * sealing (src/retention/) calls aead.ts directly, so its key stays AES-256-GCM
+ * under both profiles (docs/cryptography.md, "Not covered yet").
+ */
+export function algorithmFor(purpose: KeyPurpose, profile: CryptoProfile): KeyAlgorithm {
+  if (purpose === 'kek') return cipherOf(profile);
+  if (purpose.startsWith('blind-index:')) return macOf(profile);
+  return 'aes-256-gcm';
+}
+
+const CIPHERS = new Set<string>(CIPHER_ALGORITHMS);
+const MACS = new Set<string>(MAC_ALGORITHMS);
+
+/** A key's algorithm must be one its purpose can use: a MAC key never encrypts, and the reverse. */
+function fitsPurpose(purpose: KeyPurpose, algorithm: KeyAlgorithm): boolean {
+  return purpose.startsWith('blind-index:') ? MACS.has(algorithm) : CIPHERS.has(algorithm);
 }
 
 /**
@@ -25,10 +65,10 @@ export interface Keyring {
   open(): Promise<void>;
   isOpen(): boolean;
   /** The KEK that wraps new data keys: the highest active version. */
-  currentKek(): VersionedKey;
+  currentKek(): VersionedKey<CipherAlgorithm>;
   /** A KEK by version; reloads once for a version not seen yet; null when unknown or retired. */
-  kek(version: number): Promise<Buffer | null>;
-  blindIndexKey(purpose: BlindIndexPurpose): VersionedKey;
+  kek(version: number): Promise<VersionedKey<CipherAlgorithm> | null>;
+  blindIndexKey(purpose: BlindIndexPurpose): VersionedKey<MacAlgorithm>;
   /** The key that seals legal holds (and only them): the newest version. */
   retentionKey(): VersionedKey;
   /** A legal-retention key by version; null when unknown or retired. */
@@ -36,7 +76,10 @@ export interface Keyring {
   /** Asks the database (not memory): a rotation in another process may have retired it. */
   isKekRetired(version: number): Promise<boolean>;
   reload(): Promise<void>;
-  /** Creates KEK version max+1 as the current one and marks all older live versions retiring. */
+  /**
+   * Creates KEK version max+1 as the current one, with the algorithm of the
+   * keyring's profile, and marks all older live versions retiring.
+   */
   addKekVersion(): Promise<number>;
   /** Live KEK versions below the current one (a rotation has yet to finish them). */
   retiringKekVersions(): number[];
@@ -55,7 +98,11 @@ const slot = (purpose: KeyPurpose, version: number) => `${purpose}#${version}`;
  * live in this closure, so nothing outside it can reach them; each method is
  * short.
  */
-export function createKeyring(store: KeyringStore, masterKey: () => MasterKey): Keyring {
+export function createKeyring(
+  store: KeyringStore,
+  masterKey: () => MasterKey,
+  { profile = 'intl' }: { profile?: CryptoProfile } = {},
+): Keyring {
   let master: MasterKey | null = null;
   let entries: KeyringEntry[] = [];
   const keys = new Map<string, Buffer>();
@@ -66,6 +113,11 @@ export function createKeyring(store: KeyringStore, masterKey: () => MasterKey): 
   }
 
   function unwrapEntry(entry: KeyringEntry, current: MasterKey): Buffer {
+    if (!fitsPurpose(entry.purpose, algorithmOf(entry))) {
+      throw new KeyringError(
+        `keyring entry ${entry.purpose} v${entry.version} records an algorithm its purpose cannot use`,
+      );
+    }
     if (entry.masterKeyFingerprint !== current.fingerprint) {
       throw new KeyringError(
         `keyring entry ${entry.purpose} v${entry.version} was wrapped by another master key ` +
@@ -111,6 +163,7 @@ export function createKeyring(store: KeyringStore, masterKey: () => MasterKey): 
       purpose,
       version,
       status: 'active',
+      algorithm: algorithmFor(purpose, profile),
       wrapped: rsaOaepWrap(current.publicKey, key).toString('base64'),
       masterKeyFingerprint: current.fingerprint,
       createdAt: new Date(),
@@ -126,12 +179,20 @@ export function createKeyring(store: KeyringStore, masterKey: () => MasterKey): 
       .sort((a, b) => a.version - b.version);
   }
 
-  function newest(purpose: KeyPurpose): VersionedKey {
+  function newest<A extends KeyAlgorithm>(purpose: KeyPurpose): VersionedKey<A> {
     const live = liveVersions(purpose);
     const chosen = [...live].reverse().find((entry) => entry.status === 'active') ?? live.at(-1);
     const key = chosen ? keys.get(slot(purpose, chosen.version)) : undefined;
     if (!chosen || !key) throw new ServiceUnavailable('The keys are not loaded yet.');
-    return { version: chosen.version, key };
+    return { version: chosen.version, key, algorithm: algorithmOf(chosen) as A };
+  }
+
+  /** A live KEK version held in memory, with its algorithm; null when unknown or retired. */
+  function heldKek(version: number): VersionedKey<CipherAlgorithm> | null {
+    const key = keys.get(slot('kek', version));
+    const entry = entries.find((e) => e.purpose === 'kek' && e.version === version);
+    if (!key || !entry) return null;
+    return { version, key, algorithm: algorithmOf(entry) as CipherAlgorithm };
   }
 
   return {
@@ -154,20 +215,20 @@ export function createKeyring(store: KeyringStore, masterKey: () => MasterKey): 
 
     currentKek() {
       requireOpen();
-      return newest('kek');
+      return newest<CipherAlgorithm>('kek');
     },
 
     async kek(version) {
       const current = requireOpen();
-      const held = keys.get(slot('kek', version));
+      const held = heldKek(version);
       if (held) return held;
       await load(current);
-      return keys.get(slot('kek', version)) ?? null;
+      return heldKek(version);
     },
 
     blindIndexKey(purpose) {
       requireOpen();
-      return newest(purpose);
+      return newest<MacAlgorithm>(purpose);
     },
 
     retentionKey() {

@@ -14,7 +14,7 @@ export interface SubjectKeyEntry {
   dataKeyVersion: number;
   /** KEK version that wraps the key (0 on a tombstone that never had a key). */
   kekVersion: number;
-  /** `dk1.` envelope; null once destroyed. */
+  /** `dk1.` or `dg1.` envelope (the KEK version's algorithm); null once destroyed. */
   wrappedKey: string | null;
   createdAt: Date;
   /** Set when the key was destroyed (crypto-shredding); the entry stays as a tombstone. */

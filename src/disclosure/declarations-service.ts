@@ -420,8 +420,11 @@ async function acknowledge(
 
 export function createDeclarationsService(deps: DeclarationsServiceDeps): DeclarationsService {
   const now = deps.now ?? (() => new Date());
-  const disclose = (context: RequestContext, records: readonly DeclarationRecord[]) =>
-    deps.recorder.disclose(context, 'customs', records, isWithdrawn);
+  const disclose = (
+    context: RequestContext,
+    records: readonly DeclarationRecord[],
+    prepare?: (outcomes: readonly DisclosureOutcome[]) => void,
+  ) => deps.recorder.disclose(context, 'customs', records, isWithdrawn, prepare);
 
   async function findOwnOrDeny(
     context: RequestContext,
@@ -458,11 +461,16 @@ export function createDeclarationsService(deps: DeclarationsServiceDeps): Declar
 
     async inventoryMessage(context, declarationId) {
       const record = await findOwnOrDeny(context, declarationId);
-      const [outcome] = await disclose(context, [record]);
+      // Built before the disclosure is recorded: an incomplete one discloses nothing.
+      let message = '';
+      const [outcome] = await disclose(context, [record], ([revealed]) => {
+        if (revealed?.kind !== 'DISCLOSED') return;
+        message = inventoryOrConflict(() =>
+          buildCeb621Xml(ceb621Input(record, revealed.disclosure), deps.ceb621, now()),
+        );
+      });
       if (outcome?.kind !== 'DISCLOSED') throw disclosureWithheld();
-      return inventoryOrConflict(() =>
-        buildCeb621Xml(ceb621Input(record, outcome.disclosure), deps.ceb621, now()),
-      );
+      return message;
     },
 
     ack: (context, declarationId, ack) =>

@@ -2,6 +2,7 @@ import type { Connection } from 'mongoose';
 import type { AccessLog } from '../audit/audit-types';
 import type { PartnerCertificates, PartnerProfiles } from '../clients/clients-types';
 import { ConfigError, type Config } from '../config';
+import { deferred } from '../deferred';
 import type { RouteDefinition } from '../http/route';
 import type { IdentityDirectory } from '../identities/identity-directory';
 import type { OrderLifecycle } from '../quota/order-lifecycle-types';
@@ -12,9 +13,9 @@ import { createDisclosureRecorder } from './disclosure-recorder';
 import { disclosureRoutes } from './disclosure-routes';
 import type { ReceiptsStore } from './disclosure-types';
 import { createDeclarationsStore, createShipmentsStore } from './partner-record-store';
-import { createPayloadSigner } from './payload-crypto';
+import { createPayloadSigner, type PayloadSigner } from './payload-crypto';
 import { createPayloadService } from './payload-service';
-import { loadSigningMaterial } from './signing-key';
+import { loadSigningMaterial, type SigningMaterial } from './signing-key';
 import { createShipmentsService } from './shipments-service';
 
 export interface DisclosureModule {
@@ -52,17 +53,20 @@ function requireCeb621Defaults(config: Pick<Config, 'env'> & { disclosure: Discl
 
 /**
  * Declarations (customs brokers) and shipments (carriers): minimum-necessary
- * disclosure, signed payloads, receipts. Loads the signing key synchronously
+ * disclosure, signed payloads, receipts. Loads the signing key at start
  * (generated outside production, required in production: a missing one
  * throws SigningKeyError and the service does not start).
  */
 export function createDisclosureModule(
   deps: DisclosureModuleDeps,
-  config: Pick<Config, 'env' | 'keysDir'> & { disclosure: DisclosureConfig },
+  config: Pick<Config, 'env' | 'keysDir'> &
+    Partial<Pick<Config, 'cryptoProfile'>> & { disclosure: DisclosureConfig },
 ): DisclosureModule {
   requireCeb621Defaults(config);
-  const material = loadSigningMaterial({ keysDir: config.keysDir, env: config.env });
-  const signer = createPayloadSigner(material);
+  // Loaded (or, outside production, generated) at start, not when the app is built: a start
+  // that stops earlier (a database restored without its KEYS_DIR) leaves KEYS_DIR as it was.
+  const material = deferred<SigningMaterial>('the disclosure signing key');
+  const signer = deferred<PayloadSigner>('the payload signer');
   const declarationsStore = createDeclarationsStore(deps.connection);
   const shipmentsStore = createShipmentsStore(deps.connection);
   const receiptsStore = deps.receipts;
@@ -92,8 +96,8 @@ export function createDisclosureModule(
   const payloads = createPayloadService({
     declarations,
     shipments,
-    signer,
-    xmlSigner: createCeb621Signer(material),
+    signer: signer.value,
+    xmlSigner: createCeb621Signer(material.value),
     certificates: deps.clients,
   });
 
@@ -112,6 +116,13 @@ export function createDisclosureModule(
   return {
     routes: disclosureRoutes(payloads),
     async ensureIndexes() {
+      const loaded = loadSigningMaterial({
+        keysDir: config.keysDir,
+        env: config.env,
+        profile: config.cryptoProfile,
+      });
+      material.resolve(loaded);
+      signer.resolve(createPayloadSigner(loaded));
       await declarationsStore.ensureIndexes();
       await shipmentsStore.ensureIndexes();
       await receiptsStore.ensureIndexes();

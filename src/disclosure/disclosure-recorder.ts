@@ -101,6 +101,13 @@ export interface DisclosureRecorder {
     role: PartnerRole,
     records: readonly R[],
     isWithdrawn: (record: R) => boolean,
+    /**
+     * Builds the answer from the revealed values before anything is recorded
+     * (the CEB621 message can still be refused as incomplete). When it throws,
+     * nothing went out: the accesses are recorded FAILED, no receipt is
+     * written, and the error goes to the caller.
+     */
+    prepare?: (outcomes: readonly DisclosureOutcome[]) => void,
   ): Promise<DisclosureOutcome[]>;
   /** A lookup of a record this partner may not see (or that does not exist): a DENIED event. */
   recordNotFound(context: RequestContext, role: PartnerRole, requestedId: string): Promise<void>;
@@ -215,12 +222,21 @@ function receiptsOf(
 export function createDisclosureRecorder(deps: DisclosureRecorderDeps): DisclosureRecorder {
   const now = deps.now ?? (() => new Date());
   return {
-    async disclose(context, role, records, isWithdrawn) {
+    async disclose(context, role, records, isWithdrawn, prepare) {
       // Before anything is decrypted: a partner that may not receive it gets nothing.
       const place = await placeOf(deps.partners, context.actor.clientId);
       const outcomes = await inBatches(records, REVEAL_CONCURRENCY, (record) =>
         outcomeOf(deps, role, record, isWithdrawn(record)),
       );
+      try {
+        prepare?.(outcomes);
+      } catch (error) {
+        const undelivered = outcomes.map((outcome): DisclosureOutcome =>
+          outcome.kind === 'DISCLOSED' ? { kind: 'WITHHELD', reason: 'RESTRICTED' } : outcome,
+        );
+        await logAccesses(deps.accessLog, context, role, records, undelivered, place);
+        throw error;
+      }
       await logAccesses(deps.accessLog, context, role, records, outcomes, place);
       await deps.receipts.insertMany(receiptsOf(context, role, records, outcomes, now(), place));
       return outcomes;

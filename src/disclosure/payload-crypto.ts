@@ -1,19 +1,31 @@
 import { constants, createHash, privateEncrypt, randomBytes, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
+import { sm2PublicKeyPem, sm2PublicKeySpki, sm2Sign, type Sm2KeyPair } from '../crypto/sm2';
 import type { SigningMaterial } from './signing-key';
 
 const { asn1, pki } = forge;
 
 /** Signature scheme name, also sent as `X-Signature-Scheme` so it can change visibly. */
 export const SIGNATURE_SCHEME = 'cms-detached-rsa-sha256';
+/**
+ * The gm profile's scheme: the bare SM2 signature (GB/T 32918.2, SM3, ID
+ * 1234567812345678; DER SEQUENCE { r, s } per GB/T 35276), base64, over
+ * exactly the body bytes. Verify: `openssl pkeyutl -verify -rawin -digest sm3
+ * -pkeyopt distid:1234567812345678 -pubin -inkey <public key PEM>`.
+ */
+export const SM2_SIGNATURE_SCHEME = 'sm2-sm3-detached';
 
 export interface PayloadSigner {
+  /** What `sign` produces: SIGNATURE_SCHEME or SM2_SIGNATURE_SCHEME. */
+  readonly scheme: string;
+  /** The certificate (or, for SM2, the SPKI public key) that verifies, PEM. */
   readonly certificatePem: string;
-  /** SHA-256 of the certificate's DER, hex: lets a partner pick the right pinned certificate. */
+  /** SHA-256 of the certificate's (SM2: the public key's SPKI) DER, hex: picks the pinned one. */
   readonly certificateFingerprint: string;
   /**
    * Detached CMS (PKCS#7) SignedData over exactly these bytes, DER, base64.
    * Signed attributes: contentType (data), signingTime, messageDigest (SHA-256).
+   * Under gm: the SM2 signature over these bytes, DER, base64.
    */
   sign(body: Buffer): string;
 }
@@ -63,10 +75,32 @@ function nodeRsaSigner(privateKey: KeyObject) {
   };
 }
 
+/**
+ * The payload signer of the material's profile: SM2 when it holds an SM2 key
+ * (gm), CMS with RSA otherwise. node-forge's CMS cannot carry SM2 (GM/T 0010
+ * would), and no SM2 certificate can be made here, so the gm form is the bare
+ * signature and partners pin the public key.
+ */
 export function createPayloadSigner(material: SigningMaterial): PayloadSigner {
+  return material.sm2 ? createSm2PayloadSigner(material.sm2) : createCmsSigner(material);
+}
+
+function createSm2PayloadSigner(pair: Sm2KeyPair): PayloadSigner {
+  return {
+    scheme: SM2_SIGNATURE_SCHEME,
+    certificatePem: sm2PublicKeyPem(pair.publicKeyHex),
+    certificateFingerprint: createHash('sha256')
+      .update(sm2PublicKeySpki(pair.publicKeyHex))
+      .digest('hex'),
+    sign: (body) => sm2Sign(body, pair).toString('base64'),
+  };
+}
+
+function createCmsSigner(material: SigningMaterial): PayloadSigner {
   const key = nodeRsaSigner(material.privateKey);
   const certificateDer = der(pki.certificateToAsn1(material.certificate));
   return {
+    scheme: SIGNATURE_SCHEME,
     certificatePem: material.certificatePem,
     certificateFingerprint: createHash('sha256').update(certificateDer).digest('hex'),
     sign(body) {

@@ -1,6 +1,6 @@
 import { AppError } from '../errors';
 import type { Ceb621Signer } from './ceb621-signature';
-import { envelopeFor, SIGNATURE_SCHEME, type PayloadSigner } from './payload-crypto';
+import { envelopeFor, type PayloadSigner } from './payload-crypto';
 
 /** The media types partners exchange with this service. */
 export const MEDIA = {
@@ -26,7 +26,7 @@ export type JsonRepresentation = { form: 'json' } | { form: 'pkcs7'; recipientPe
 export interface SignedPayload {
   body: Buffer;
   contentType: string;
-  /** Detached CMS SignedData over `body`, DER, base64. */
+  /** Detached CMS SignedData (gm: SM2 signature) over `body`, DER, base64. */
   signature: string;
   signatureScheme: string;
   certificateFingerprint: string;
@@ -54,7 +54,7 @@ function signed(signer: PayloadSigner, body: Buffer, contentType: string): Signe
     body,
     contentType,
     signature: signer.sign(body),
-    signatureScheme: SIGNATURE_SCHEME,
+    signatureScheme: signer.scheme,
     certificateFingerprint: signer.certificateFingerprint,
   };
 }

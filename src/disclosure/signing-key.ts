@@ -8,17 +8,31 @@ import {
 import fs from 'node:fs';
 import path from 'node:path';
 import forge from 'node-forge';
+import type { CryptoProfile } from '../crypto/crypto-profile';
+import {
+  generateSm2KeyPair,
+  readSm2PrivateKeyPem,
+  sm2PrivateKeyPem,
+  type Sm2KeyPair,
+} from '../crypto/sm2';
 
 /** Where the disclosure signing material lives, inside KEYS_DIR. */
 export const SIGNING_DIR = 'disclosure-signing';
 export const SIGNING_KEY_FILE = 'key.pem';
 export const SIGNING_CERT_FILE = 'cert.pem';
+/** The gm profile's payload-signing key (SM2, PKCS#8), beside the RSA pair. */
+export const SM2_SIGNING_KEY_FILE = 'sm2-key.pem';
 
 export interface SigningMaterial {
   privateKey: KeyObject;
   /** The certificate forge parsed, for the PKCS#7 signer identifier. */
   certificate: forge.pki.Certificate;
   certificatePem: string;
+  /**
+   * Under the gm profile: the SM2 key that signs payloads (detached, see
+   * payload-crypto.ts). The RSA pair above still signs the CEB621 XML-DSig.
+   */
+  sm2: Sm2KeyPair | null;
 }
 
 export class SigningKeyError extends Error {}
@@ -32,9 +46,11 @@ export class SigningKeyError extends Error {}
 export function loadSigningMaterial({
   keysDir,
   env,
+  profile = 'intl',
 }: {
   keysDir: string;
   env: 'development' | 'test' | 'production';
+  profile?: CryptoProfile;
 }): SigningMaterial {
   const dir = path.join(keysDir, SIGNING_DIR);
   if (!fs.existsSync(path.join(dir, SIGNING_KEY_FILE))) {
@@ -45,10 +61,43 @@ export function loadSigningMaterial({
     }
     generateDevelopmentMaterial(keysDir);
   }
-  return readMaterial(dir);
+  return { ...readMaterial(dir), sm2: profile === 'gm' ? loadSm2Key(dir, env) : null };
 }
 
-function readMaterial(dir: string): SigningMaterial {
+/** The SM2 payload-signing key: generated outside production (written once), required in it. */
+function loadSm2Key(dir: string, env: 'development' | 'test' | 'production'): Sm2KeyPair {
+  const file = path.join(dir, SM2_SIGNING_KEY_FILE);
+  if (!fs.existsSync(file)) {
+    if (env === 'production') {
+      throw new SigningKeyError(
+        `disclosure SM2 signing key missing: put ${SIGNING_DIR}/${SM2_SIGNING_KEY_FILE} in KEYS_DIR (CRYPTO_PROFILE=gm)`,
+      );
+    }
+    writeOnce(file, sm2PrivateKeyPem(generateSm2KeyPair()));
+  }
+  try {
+    return readSm2PrivateKeyPem(fs.readFileSync(file));
+  } catch {
+    throw new SigningKeyError(
+      'disclosure SM2 signing key cannot be read (PKCS#8 PEM, SM2 expected)',
+    );
+  }
+}
+
+/** Writes through a temporary file hard-linked into place: two starting processes read one key. */
+function writeOnce(file: string, content: string): void {
+  const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  fs.writeFileSync(temporary, content, { mode: 0o600, flag: 'wx' });
+  try {
+    fs.linkSync(temporary, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    fs.rmSync(temporary, { force: true });
+  }
+}
+
+function readMaterial(dir: string): Omit<SigningMaterial, 'sm2'> {
   let privateKey: KeyObject;
   let certificate: forge.pki.Certificate;
   try {
