@@ -176,6 +176,7 @@ describe('helpers for capabilities', () => {
   it('when a change cannot be recorded, then the change does not run', async () => {
     let ran = false;
     const stopped = createAccessLog({ connection: t.connection, config: t.config, logger });
+    await stopped.ensureIndexes();
     await stopped.stop();
     await expect(
       auditedChange(stopped, access('help-nochange'), async () => {

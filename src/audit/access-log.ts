@@ -57,15 +57,22 @@ export type VerifyFailedListener = (result: LogVerification) => void;
  * generated, but only for a database without a log: keys made up for a log
  * that exists (a restore without its KEYS_DIR) would fail every event's check
  * and change every pseudonym, so the start stops instead and writes nothing.
+ * The SM2 checkpoint key is the exception while no checkpoint is signed with
+ * SM2: a first start under the gm profile makes it.
  */
 async function loadKeys(
   store: AuditStore,
   config: Pick<Config, 'env' | 'keysDir'> & Partial<Pick<Config, 'cryptoProfile'>>,
 ): Promise<AuditKeys> {
-  const holdsLog = (await store.headCheckpoint()) !== null;
-  const generate = config.env !== 'production' && !holdsLog;
+  const mayGenerate = config.env !== 'production';
+  const holdsLog = mayGenerate && (await store.headCheckpoint()) !== null;
+  const holdsSm2 = holdsLog && (await store.hasCheckpointSignedWith('SM2'));
   try {
-    return loadAuditKeys(config.keysDir, { generate, profile: config.cryptoProfile });
+    return loadAuditKeys(config.keysDir, {
+      generate: mayGenerate && !holdsLog,
+      generateSm2: mayGenerate && !holdsSm2,
+      profile: config.cryptoProfile,
+    });
   } catch (error) {
     if (!(error instanceof AuditKeyError) || config.env === 'production') throw error;
     throw new AuditKeyError(

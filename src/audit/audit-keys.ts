@@ -94,7 +94,16 @@ export class AuditKeyError extends Error {
  */
 export function loadAuditKeys(
   keysDir: string,
-  { generate, profile = 'intl' }: { generate: boolean; profile?: CryptoProfile },
+  {
+    generate,
+    generateSm2 = generate,
+    profile = 'intl',
+  }: {
+    generate: boolean;
+    /** The SM2 checkpoint key alone (a first switch to gm makes one for a log that has none). */
+    generateSm2?: boolean;
+    profile?: CryptoProfile;
+  },
 ): AuditKeys {
   const hmacPath = path.join(keysDir, SUBJECT_REF_KEY_FILE);
   const macPath = path.join(keysDir, EVENT_MAC_KEY_FILE);
@@ -122,7 +131,7 @@ export function loadAuditKeys(
     sign: async (payload) => sign(null, payload, checkpointPrivateKey),
     verify: (payload, signature) => verify(null, payload, checkpointPublicKey, signature),
   };
-  const sm2 = loadSm2CheckpointKey(keysDir, { generate: generate && profile === 'gm', profile });
+  const sm2 = loadSm2CheckpointKey(keysDir, { generate: generateSm2 && profile === 'gm', profile });
   return {
     subjectRefKey: createSecretKey(hmacBytes),
     subjectRefKeyId: `sr-${createHmac('sha256', hmacBytes).update('audit-subject-ref-key-id').digest('hex').slice(0, 16)}`,

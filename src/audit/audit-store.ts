@@ -73,6 +73,8 @@ export interface AuditStore {
   insertCheckpoint(checkpoint: CheckpointRecord): Promise<void>;
   /** The ledger record with the highest gseq, as found; null on an empty ledger. */
   headCheckpoint(): Promise<CheckpointRecord | null>;
+  /** Whether any ledger record is signed with `alg` (a key of that kind is then needed to verify). */
+  hasCheckpointSignedWith(alg: string): Promise<boolean>;
   /** The latest ledger record of one stream, as found. */
   lastCheckpointOf(stream: string): Promise<CheckpointRecord | null>;
   /** Ledger records with gseq > `gseq`, as found. */
@@ -182,6 +184,10 @@ export function createAuditStore(connection: Connection): AuditStore {
     async headCheckpoint() {
       const [head] = await readCheckpoints({}, { sort: { gseq: -1 }, limit: 1 });
       return head ?? null;
+    },
+
+    async hasCheckpointSignedWith(alg) {
+      return (await readCheckpoints({ alg }, { limit: 1 })).length > 0;
     },
 
     async lastCheckpointOf(stream) {
