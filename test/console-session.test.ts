@@ -158,7 +158,6 @@ describe('the session cookie on the API', () => {
     const other = await signIn();
     await searchWith(session, other.csrfToken).expect(403);
     await searchWith(session, 'x'.repeat(43)).expect(403);
-    await t.http().delete('/console/session').set('Cookie', session.cookie).expect(403);
     await listWith(session.cookie).expect(200);
 
     const done = await searchWith(session, session.csrfToken).expect(200);
@@ -193,6 +192,29 @@ describe('expiry, sign-out and revocation', () => {
     await listWith(session.cookie).expect(200);
     offsetMs = 3 * IDLE_MS;
     await listWith(session.cookie).expect(401);
+  });
+
+  it('when the only requests after sign-in are refused for want of the CSRF token, then they do not keep the session alive', async () => {
+    const session = await signIn();
+    offsetMs = IDLE_MS - 5_000;
+    await searchWith(session).expect(403);
+    offsetMs = IDLE_MS + 5_000;
+    await listWith(session.cookie).expect(401);
+  });
+
+  it('when the page has lost its CSRF token (a reload), then it can still sign out, and the cookie ends', async () => {
+    const session = await signIn();
+    await t.http().delete('/console/session').set('Cookie', session.cookie).expect(204);
+    await listWith(session.cookie).expect(401);
+  });
+
+  it('when the cookie comes twice, or its name with a no-break space, then it is no session', async () => {
+    const session = await signIn();
+    const value = session.cookie.split('=')[1]!;
+    await listWith(`console_session=${value}; console_session=${value}`).expect(401);
+    await listWith(`\u00a0console_session=${value}`).expect(401);
+    await listWith(`console_session=${value}\u00a0`).expect(401);
+    await listWith(` console_session=${value}\t`).expect(200);
   });
 
   it('when CONSOLE_SESSION_MAX_MS has passed since sign-in, then 401 however often it was used', async () => {

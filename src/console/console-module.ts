@@ -63,6 +63,13 @@ const COOKIE_ROUTES = new Set([
 
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
+/**
+ * Sign-out needs no CSRF token: forged, it can only end a session, and a page
+ * that lost its token (a reload) must still be able to end the one it has.
+ */
+const isSignOut = (route: RouteDefinition) =>
+  route.method === 'delete' && route.path === '/console/session';
+
 export interface ConsoleModuleDeps {
   connection: Connection;
   /** The client a session acts as, checked on every use: a revoked one ends its sessions. */
@@ -109,7 +116,7 @@ export function createConsoleModule(
           id: sessionId,
           authenticate: () =>
             sessions.resolve(sessionId, {
-              stateChange: !SAFE_METHODS.has(req.method),
+              stateChange: !SAFE_METHODS.has(req.method) && !isSignOut(route),
               csrfToken: req.get('x-csrf-token'),
             }),
         };

@@ -53,6 +53,8 @@ export function consoleSessionRoutes(
         });
         const opened = await sessions.signIn(request.actor);
         setSessionCookie(req, res, opened.sessionId, maxMs);
+        // The answer carries the CSRF token: no cache may keep it.
+        res.setHeader('Cache-Control', 'no-store');
         res.status(201).json({
           clientId: opened.clientId,
           csrfToken: opened.csrfToken,
@@ -70,7 +72,10 @@ export function consoleSessionRoutes(
       responses: { 204: { description: 'Signed out (also when there was no session)' } },
       async handler(req, res, { request }) {
         const sessionId = sessionIdOf(req);
+        clearSessionCookie(req, res);
         if (sessionId) {
+          // Ended first, recorded after: a sign-out the log cannot hold still ends the session.
+          await sessions.signOut(sessionId);
           await accessLog.record({
             context: request,
             action: 'console.sign-out',
@@ -78,9 +83,7 @@ export function consoleSessionRoutes(
             outcome: 'SUCCESS',
             fields: [],
           });
-          await sessions.signOut(sessionId);
         }
-        clearSessionCookie(req, res);
         res.status(204).end();
       },
     }),

@@ -108,12 +108,14 @@ export function createConsoleSessions(
         return null;
       }
       const csrfValid = csrfToken !== undefined && sameHash(sha256(csrfToken), session.csrfHash);
+      // A refused request is no use of the session: it does not keep it alive.
+      if (stateChange && !csrfValid) return { actor, refusal: new CsrfTokenInvalid() };
       // Each use moves the idle end on; written only once it moved a tenth of the idle time (a minute at most).
       const idleExpiresAt = new Date(Math.min(now.getTime() + idleMs, session.expiresAt.getTime()));
       if (idleExpiresAt.getTime() - session.idleExpiresAt.getTime() >= touchStepMs) {
         await store.touch(idHash, idleExpiresAt);
       }
-      return { actor, refusal: stateChange && !csrfValid ? new CsrfTokenInvalid() : null };
+      return { actor, refusal: null };
     },
   };
 

@@ -15,22 +15,29 @@ const cookieName = (req: Request) => (req.secure ? SECURE_NAME : PLAIN_NAME);
 const attributes = (req: Request) =>
   ({ httpOnly: true, sameSite: 'strict', secure: req.secure, path: '/' }) as const;
 
+/** RFC 6265 optional whitespace only: String#trim would also strip NBSP and let a look-alike name pass. */
+const trimOws = (text: string) => text.replace(/^[ \t]+|[ \t]+$/g, '');
+
 /**
  * The session id of the request's cookie, or undefined. Parsed here rather
- * than by a cookie library: one name, one value shape (43 base64url
- * characters), anything else is no session.
+ * than by a cookie library: one exact name, one value shape (43 base64url
+ * characters), anything else is no session. Two cookies of that name (one
+ * planted by a sibling host, say) are no session either: which one the
+ * browser meant cannot be told.
  */
 export function sessionIdOf(req: Request): string | undefined {
   const header = req.get('cookie');
   if (!header) return undefined;
   const name = cookieName(req);
-  for (const pair of header.split(';')) {
+  const values = header.split(';').flatMap((pair) => {
     const separator = pair.indexOf('=');
-    if (separator < 0 || pair.slice(0, separator).trim() !== name) continue;
-    const value = pair.slice(separator + 1).trim();
-    if (SECRET_PATTERN.test(value)) return value;
-  }
-  return undefined;
+    if (separator < 0 || trimOws(pair.slice(0, separator)) !== name) return [];
+    return [trimOws(pair.slice(separator + 1))];
+  });
+  const [value] = values;
+  return values.length === 1 && value !== undefined && SECRET_PATTERN.test(value)
+    ? value
+    : undefined;
 }
 
 export function setSessionCookie(req: Request, res: Response, sessionId: string, maxMs: number) {
