@@ -2,6 +2,7 @@ import Joi from 'joi';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { CRYPTO_PROFILES, type CryptoProfile } from './crypto/crypto-profile';
+import { KEY_PROVIDER_KINDS, type KeyProviderKind } from './crypto/key-provider';
 import { parsePkcs11Config, type Pkcs11Config } from './crypto/pkcs11/pkcs11-config';
 import { EMBEDDED_ENGINES, type EmbeddedEngineName } from './db/embedded/engine';
 import { parseDisclosureConfig, type DisclosureConfig } from './disclosure/disclosure-config';
@@ -18,7 +19,9 @@ export interface Config {
   keysDir: string;
   /** Algorithms of new keys, ciphertexts, MACs and signatures: intl or gm (docs/cryptography.md). */
   cryptoProfile: CryptoProfile;
-  /** The HSM (PKCS11_*), or null when unset; not used by the service yet (docs/key-management.md). */
+  /** Where the master key lives: PEM files in KEYS_DIR, or an HSM over PKCS#11 (docs/key-management.md). */
+  keyProvider: KeyProviderKind;
+  /** The HSM (PKCS11_*), or null when unset; required when keyProvider is pkcs11. */
   pkcs11: Pkcs11Config | null;
   dataDir: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -128,6 +131,9 @@ const schema = Joi.object({
   CRYPTO_PROFILE: Joi.string()
     .valid(...CRYPTO_PROFILES)
     .default('intl'),
+  KEY_PROVIDER: Joi.string()
+    .valid(...KEY_PROVIDER_KINDS)
+    .default('file'),
   DATA_DIR: Joi.string().default('./.data'),
   LOG_LEVEL: Joi.string()
     .valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')
@@ -229,6 +235,11 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   if (!pkcs11.ok) {
     throw new ConfigError(`invalid configuration: ${pkcs11.variable} ${pkcs11.problem}`);
   }
+  if (value.KEY_PROVIDER === 'pkcs11' && !pkcs11.value) {
+    throw new ConfigError(
+      'invalid configuration: KEY_PROVIDER pkcs11 requires PKCS11_MODULE, PKCS11_TOKEN_LABEL and PKCS11_PIN_FILE',
+    );
+  }
   return {
     env: value.NODE_ENV,
     port: value.PORT,
@@ -237,6 +248,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     adminApiKey: value.ADMIN_API_KEY,
     keysDir: path.resolve(value.KEYS_DIR),
     cryptoProfile: value.CRYPTO_PROFILE,
+    keyProvider: value.KEY_PROVIDER,
     pkcs11: pkcs11.value,
     dataDir: path.resolve(value.DATA_DIR),
     logLevel: value.LOG_LEVEL,

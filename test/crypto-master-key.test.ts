@@ -8,6 +8,7 @@ import { createLogger } from '../src/logger';
 import { createTestApp, freshDatabaseName } from './helpers/test-app';
 
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'master-key-'));
+// These tests are about the file provider: they name it, so `npm run test:hsm` runs them as is.
 
 function capturingLogger() {
   const lines: string[] = [];
@@ -47,7 +48,7 @@ describe('the master key file', () => {
     const keysDir = tempDir();
     generateMasterKeyFiles(keysDir);
     fs.chmodSync(path.join(keysDir, MASTER_KEY_FILES.privateKey), 0o644);
-    const t = await createTestApp({ KEYS_DIR: keysDir });
+    const t = await createTestApp({ KEYS_DIR: keysDir, KEY_PROVIDER: 'file' });
     try {
       await t.http().get('/readyz').expect(200);
       expect(t.logs.join('')).toContain('the master key file is readable by group or others');
@@ -60,14 +61,14 @@ describe('the master key file', () => {
   it('when the key files are gone but the database holds keys wrapped by them, then development writes no new key and fails', async () => {
     const DB_NAME = freshDatabaseName();
     const keysDir = tempDir();
-    const first = await createTestApp({ DB_NAME, KEYS_DIR: keysDir });
+    const first = await createTestApp({ DB_NAME, KEYS_DIR: keysDir, KEY_PROVIDER: 'file' });
     await first.stop();
     await first.connection.close();
     fs.rmSync(keysDir, { recursive: true, force: true });
 
-    await expect(createTestApp({ DB_NAME, KEYS_DIR: keysDir })).rejects.toThrow(
-      'no master key in KEYS_DIR, but the database holds keys wrapped by one',
-    );
+    await expect(
+      createTestApp({ DB_NAME, KEYS_DIR: keysDir, KEY_PROVIDER: 'file' }),
+    ).rejects.toThrow('no master key in KEYS_DIR, but the database holds keys wrapped by one');
     expect(fs.existsSync(path.join(keysDir, MASTER_KEY_FILES.privateKey))).toBe(false);
   });
 });

@@ -39,7 +39,7 @@ async function cliCrypto(): Promise<CryptoModule> {
   cliConnections.push(connection);
   const crypto = createCryptoModule(
     { connection, logger: createLogger('silent') },
-    { env: 'test', keysDir: process.env.KEYS_DIR!, dataKeyCacheMs: 0 },
+    { ...t.config, dataKeyCacheMs: 0 },
   );
   await crypto.start();
   return crypto;

@@ -1,6 +1,22 @@
 import path from 'node:path';
 import { generateMasterKeyFiles } from '../src/crypto/master-key';
+import { generateTokenKey } from '../src/crypto/pkcs11/pkcs11-ceremony';
 import { startEmbeddedDatabase, type EmbeddedEngineName } from '../src/db/embedded-database';
+import { createSoftHsmToken } from './helpers/softhsm';
+
+/**
+ * KEY_PROVIDER=pkcs11 (npm run test:hsm): one SoftHSM2 token for the whole
+ * run, its master key pair generated inside it as at the ceremony, handed to
+ * the tests through SOFTHSM2_CONF and the PKCS11_* variables; every app the
+ * tests start then unwraps its keyring in the token.
+ */
+async function startSoftHsm(): Promise<void> {
+  const token = await createSoftHsmToken('customs-identity-test');
+  await generateTokenKey(token.config, 'master');
+  Object.assign(process.env, token.env);
+  process.env.TEST_SOFTHSM_DIR = token.dir;
+  process.stderr.write(`tests use the master key in SoftHSM2 token "${token.config.tokenLabel}"\n`);
+}
 
 /**
  * Starts one embedded engine (EMBEDDED_DB, default mongo-java-server) for the
@@ -17,6 +33,7 @@ export default async function globalSetup(): Promise<void> {
     process.env.KEYS_DIR = keysDir;
     process.env.TEST_KEYS_DIR = keysDir;
   }
+  if (process.env.KEY_PROVIDER === 'pkcs11' && !process.env.PKCS11_MODULE) await startSoftHsm();
   if (process.env.MONGODB_URI) return;
   const engine = (process.env.EMBEDDED_DB ?? 'mongo-java-server') as EmbeddedEngineName;
   process.env.EMBEDDED_DB = engine;

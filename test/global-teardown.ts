@@ -7,4 +7,6 @@ export default async function globalTeardown(): Promise<void> {
   if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   const keysDir = process.env.TEST_KEYS_DIR;
   if (keysDir) fs.rmSync(keysDir, { recursive: true, force: true });
+  const softHsmDir = process.env.TEST_SOFTHSM_DIR;
+  if (softHsmDir) fs.rmSync(softHsmDir, { recursive: true, force: true });
 }

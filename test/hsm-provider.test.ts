@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes, verify, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -21,7 +21,10 @@ import { findKeyPair } from '../src/crypto/pkcs11/pkcs11-keys';
 import { openPkcs11MasterKeyProvider } from '../src/crypto/pkcs11/pkcs11-master-key';
 import { openPkcs11Signer } from '../src/crypto/pkcs11/pkcs11-signer';
 import { openPkcs11Token } from '../src/crypto/pkcs11/pkcs11-token';
+import { auth } from './helpers/auth';
+import { randomPerson, registration } from './helpers/identity-fixtures';
 import { createSoftHsmToken, importRsaKeyPair, type SoftHsmToken } from './helpers/softhsm';
+import { createTestApp, freshDatabaseName } from './helpers/test-app';
 
 const root = path.resolve(__dirname, '..');
 let hsm: SoftHsmToken;
@@ -33,6 +36,46 @@ beforeAll(async () => {
 });
 
 afterAll(() => hsm?.remove());
+
+/** The service's settings for this token (KEY_PROVIDER=pkcs11), as an operator sets them. */
+function serviceEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    KEY_PROVIDER: 'pkcs11',
+    PKCS11_MODULE: config.module,
+    PKCS11_TOKEN_LABEL: config.tokenLabel,
+    PKCS11_PIN_FILE: (config.pin as { file: string }).file,
+    ...overrides,
+  };
+}
+
+function wrongPinFile(): string {
+  const file = path.join(hsm.dir, 'wrong-pin');
+  fs.writeFileSync(file, `${hsm.pin}9\n`, { mode: 0o600 });
+  return file;
+}
+
+/** src/main.ts in a child process, as systemd or Kubernetes starts it: exit code and output. */
+function startMain(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      SOFTHSM2_CONF: hsm.env.SOFTHSM2_CONF!,
+      NODE_ENV: 'development',
+      PORT: '0',
+      MONGODB_URI: process.env.MONGODB_URI!,
+      KEYS_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'keys-unused-')),
+      ...env,
+    },
+  });
+  const output = { stdout: '', stderr: '' };
+  child.stdout.on('data', (chunk: Buffer) => (output.stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output.stderr += chunk.toString()));
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.once('exit', (code) => resolve({ code, ...output })),
+  );
+}
 
 /** The keys CLI in a child process, as an operator runs it: exit code, stdout, stderr. */
 async function keysCli(args: string[], env: NodeJS.ProcessEnv) {
@@ -325,6 +368,79 @@ describe('the PKCS#11 key provider on a SoftHSM2 token', () => {
     expect(cli.code).toBe(1);
     expect(cli.stderr).toBe(`keys: HsmError: ${line}\n`);
     expect(cli.stdout + cli.stderr).not.toContain(wrongPin);
+  });
+
+  it('when the service starts with KEY_PROVIDER=pkcs11, then the token wraps its keyring and a restart reads what was written', async () => {
+    const DB_NAME = freshDatabaseName();
+    const first = await createTestApp({ ...serviceEnv(), DB_NAME });
+    const who = randomPerson();
+    let identityId: string;
+    let checkout: string;
+    try {
+      checkout = (await first.clientKey('checkout')).apiKey;
+      identityId = (
+        await first
+          .http()
+          .post('/v1/identities')
+          .set(auth(checkout))
+          .send(registration(who))
+          .expect(201)
+      ).body.identityId;
+      const entries = await first.connection.collection('keyring').find().toArray();
+      expect(entries.length).toBeGreaterThan(0);
+      for (const entry of entries) {
+        expect(entry.masterKeyFingerprint).toBe(masterFingerprint);
+        // SoftHSM2's OAEP is SHA-1: the tagged form, one modulus plus four bytes.
+        expect(Buffer.from(entry.wrapped as string, 'base64')).toHaveLength(384 + 4);
+      }
+      expect(first.logs.join('')).toMatch(
+        /"keyProvider":"pkcs11".*"oaepHash":"sha1".*"keys loaded"/,
+      );
+    } finally {
+      // stop, not close: close drops the test database, and the restart reads it.
+      await first.stop();
+      await first.connection.close();
+    }
+    const second = await createTestApp({ ...serviceEnv(), DB_NAME });
+    try {
+      const exported = await second
+        .http()
+        .get(`/v1/identities/${identityId}/export`)
+        .set(auth(checkout))
+        .expect(200);
+      expect(exported.body.idNumber).toBe(who.idNumber);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('when KEY_PROVIDER=pkcs11 lacks its settings or names another provider, then the configuration says so', () => {
+    const production = {
+      NODE_ENV: 'production',
+      MONGODB_URI: 'mongodb://db.internal:27017/customs',
+      ADMIN_API_KEY: 'a'.repeat(40),
+    };
+    expect(() => loadConfig({ ...production, KEY_PROVIDER: 'pkcs11' })).toThrow(
+      new ConfigError(
+        'invalid configuration: KEY_PROVIDER pkcs11 requires PKCS11_MODULE, PKCS11_TOKEN_LABEL and PKCS11_PIN_FILE',
+      ),
+    );
+    expect(() => loadConfig({ NODE_ENV: 'test', KEY_PROVIDER: 'kms' })).toThrow(ConfigError);
+    expect(loadConfig({ NODE_ENV: 'test' }).keyProvider).toBe('file');
+  });
+
+  it('when the service starts with a wrong PIN, then the start stops with one line, and src/main.ts exits 1 printing only it', async () => {
+    const line = 'PKCS#11 login failed for token "customs-test": wrong PIN (CKR_PIN_INCORRECT)';
+    const PKCS11_PIN_FILE = wrongPinFile();
+    await expect(createTestApp(serviceEnv({ PKCS11_PIN_FILE }))).rejects.toThrow(
+      new HsmError('HSM_LOGIN_FAILED', line),
+    );
+
+    const started = await startMain(serviceEnv({ PKCS11_PIN_FILE }));
+    expect(started.code).toBe(1);
+    expect(started.stderr).toBe(`failed to start: HsmError: ${line}\n`);
+    expect(started.stdout + started.stderr).not.toContain(`${hsm.pin}9`);
+    expect(started.stdout).not.toMatch(/\bat .*\.ts:\d+/);
   });
 
   it('when the module, the token, the PIN file or the key is missing, then one line says what to do', async () => {

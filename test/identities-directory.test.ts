@@ -165,7 +165,7 @@ describe('identities service with its access log and disclosure receipts', () =>
   beforeAll(async () => {
     crypto = createCryptoModule(
       { connection: t.connection, logger: createLogger('silent') },
-      { env: 'test', keysDir: process.env.KEYS_DIR!, dataKeyCacheMs: 0 },
+      { ...t.config, dataKeyCacheMs: 0 },
     );
     await crypto.start();
     const accessLog: AccessLog = {

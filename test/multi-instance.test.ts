@@ -103,7 +103,7 @@ it('when the KEK is rotated while both serve, then what either registers afterwa
   });
   const cli = createCryptoModule(
     { connection, logger: createLogger('silent') },
-    { env: 'test', keysDir: process.env.KEYS_DIR!, dataKeyCacheMs: 0 },
+    { ...first.config, dataKeyCacheMs: 0 },
   );
   await cli.start();
   try {

@@ -44,6 +44,8 @@ function startService(engine: EmbeddedDatabase, keysDir: string): Promise<TestAp
     MONGODB_URI: engine.uri,
     DB_NAME,
     KEYS_DIR: keysDir,
+    // The file master key: this drill copies KEYS_DIR (a token is backed up by its vendor's tools).
+    KEY_PROVIDER: 'file',
     DATA_KEY_CACHE_MS: '0',
     RATE_LIMIT_PER_MINUTE: '100000',
   });
@@ -71,6 +73,7 @@ function rotateKeks(engine: EmbeddedDatabase, keysDir: string) {
         ...process.env,
         MONGODB_URI: `${engine.uri}${DB_NAME}`,
         KEYS_DIR: keysDir,
+        KEY_PROVIDER: 'file',
         NODE_ENV: 'development',
         LOG_LEVEL: 'warn',
       },

@@ -5,6 +5,9 @@ import { loadConfig, type Config } from '../config';
 import { createCryptoModule } from '../crypto/crypto-module';
 import { rotateKeyEncryptionKey } from '../crypto/key-rotation';
 import { createKeyringStore } from '../crypto/keyring-store';
+import { rotateMasterKey, type MasterKeyRotationStep } from '../crypto/master-key-rotation';
+import { fileMasterKeyVersions } from '../crypto/master-key-set';
+import { tokenMasterKeyVersions } from '../crypto/pkcs11/pkcs11-master-key-versions';
 import {
   DEFAULT_MASTER_KEY_BITS,
   generateMasterKeyFiles,
@@ -22,8 +25,9 @@ import { positiveInteger, runProgram, say, withDatabase } from './cli-support';
 /**
  * Key management: `generate` writes a development master key pair,
  * `rotate` moves every data key to a new key-encryption key version,
- * `status` shows the keyring, `hsm-generate` / `hsm-status` are the HSM key
- * ceremony (docs/key-management.md). Run with `npm run keys -- <command>`.
+ * `rotate-master` moves the keyring to a new master key version and destroys
+ * the old one, `status` shows the keyring, `hsm-generate` / `hsm-status` are
+ * the HSM key ceremony (docs/key-management.md). Run with `npm run keys -- <command>`.
  */
 
 function openCrypto(config: Config, connection: Connection) {
@@ -84,6 +88,72 @@ async function rotate(
   });
 }
 
+/** Each step as one structured log line (JSON, stdout): the CLI has no access log at hand. */
+function logStep(logger: ReturnType<typeof createLogger>, step: MasterKeyRotationStep): void {
+  if (step.step === 'entry-rewrapped') {
+    logger.debug({ event: `master-key.${step.step}`, ...step }, 'master key rotation step');
+  } else {
+    logger.info({ event: `master-key.${step.step}`, ...step }, 'master key rotation step');
+  }
+}
+
+async function rotateMaster(config: Config, options: { progress: boolean }): Promise<void> {
+  const versions =
+    config.keyProvider === 'pkcs11'
+      ? tokenMasterKeyVersions(requirePkcs11(config))
+      : fileMasterKeyVersions(config.keysDir);
+  await withDatabase(config, async (connection) => {
+    const store = createKeyringStore(connection);
+    await store.ensureIndexes();
+    const logger = createLogger(config.logLevel);
+    let interrupted = false;
+    const onSignal = () => {
+      interrupted = true;
+      say('\ninterrupt: stopping after this entry; run rotate-master again to resume');
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const bar = new SingleBar(
+      {
+        format: 're-wrapping keyring entries [{bar}] {percentage}% | {value}/{total}',
+        hideCursor: true,
+      },
+      Presets.shades_classic,
+    );
+    try {
+      const result = await rotateMasterKey(
+        { versions, store },
+        {
+          onStep: (step) => logStep(logger, step),
+          onStart({ toVersion, fromVersions, total, resumed }) {
+            say(
+              `${resumed ? 'resuming' : 'starting'} master key rotation: v${fromVersions.join(', v')} -> v${toVersion}, ` +
+                `${total} keyring entr${total === 1 ? 'y' : 'ies'} to re-wrap`,
+            );
+            if (options.progress) bar.start(total, 0);
+          },
+          onProgress({ done }) {
+            if (options.progress) bar.update(done);
+            if (interrupted) throw new Error('interrupted');
+          },
+        },
+      );
+      if (options.progress) bar.stop();
+      say(
+        `rotated: ${result.verified} keyring entr${result.verified === 1 ? 'y' : 'ies'} verified under master key v${result.toVersion} ` +
+          `(SHA-256 of public key ${result.fingerprint}); destroyed v${result.destroyedVersions.join(', v')}`,
+      );
+      say('restart every instance so none keeps the destroyed key in memory');
+    } catch (error) {
+      if (options.progress) bar.stop();
+      throw error;
+    } finally {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    }
+  });
+}
+
 async function status(config: Config): Promise<void> {
   await withDatabase(config, async (connection) => {
     const crypto = openCrypto(config, connection);
@@ -92,7 +162,8 @@ async function status(config: Config): Promise<void> {
     try {
       for (const entry of await createKeyringStore(connection).list()) {
         say(
-          `${entry.purpose} v${entry.version}: ${entry.status} (created ${entry.createdAt.toISOString()})`,
+          `${entry.purpose} v${entry.version}: ${entry.status} (created ${entry.createdAt.toISOString()}, ` +
+            `master key ${entry.masterKeyFingerprint.slice(0, 16)}...)`,
         );
       }
       const current = crypto.keyring.currentKek().version;
@@ -200,6 +271,13 @@ export function buildProgram(): Command {
     .option('--batch-size <n>', 'data keys per batch', positiveInteger, 500)
     .option('--no-progress', 'no progress bar')
     .action((options: { batchSize: number; progress: boolean }) => rotate(loadConfig(), options));
+  program
+    .command('rotate-master')
+    .description(
+      'Create a new master key version, re-wrap every keyring entry under it, verify, then destroy the old version (resumable)',
+    )
+    .option('--no-progress', 'no progress bar')
+    .action((options: { progress: boolean }) => rotateMaster(loadConfig(), options));
   program
     .command('status')
     .description('Show keyring versions and how many data keys a rotation has left')

@@ -3,16 +3,20 @@ import type { Logger } from '../logger';
 import { createBlindIndex, type BlindIndex } from './blind-index';
 import { cipherOf, type CryptoProfile } from './crypto-profile';
 import { createFieldCipher, type ManagedFieldCipher } from './field-cipher';
+import type { KeyProviderKind } from './key-provider';
 import { createKeyring, type Keyring } from './keyring';
 import { createKeyringStore } from './keyring-store';
 import {
   generateMasterKeyFiles,
   loadMasterKey,
-  masterKeyExists,
   masterKeyIsPrivate,
   MasterKeyError,
   type MasterKey,
 } from './master-key';
+import { openFileMasterKeySet, type MasterKeySet } from './master-key-set';
+import { listMasterKeyVersions, masterKeyVersionDir } from './master-key-versions';
+import type { Pkcs11Config } from './pkcs11/pkcs11-config';
+import { openPkcs11MasterKeySet } from './pkcs11/pkcs11-master-key-versions';
 import { createSubjectKeyStore, type SubjectKeyStore } from './subject-key-store';
 
 export interface CryptoConfig {
@@ -21,6 +25,10 @@ export interface CryptoConfig {
   dataKeyCacheMs: number;
   /** Algorithms of new keys and ciphertexts (default intl); stored data is read whatever it says. */
   cryptoProfile?: CryptoProfile;
+  /** Where the master key lives (default file: KEYS_DIR). */
+  keyProvider?: KeyProviderKind;
+  /** Required with keyProvider pkcs11 (loadConfig checks it). */
+  pkcs11?: Pkcs11Config | null;
 }
 
 export interface CryptoModule {
@@ -29,8 +37,13 @@ export interface CryptoModule {
   keyring: Keyring;
   subjectKeys: SubjectKeyStore;
   ensureIndexes(): Promise<void>;
-  /** Loads the master key (development: creates it when absent) and unwraps the keyring. */
+  /**
+   * Opens the master key provider (file: development creates a key when
+   * absent; pkcs11: logs in to the token) and unwraps the keyring.
+   */
   start(): Promise<void>;
+  /** The master key versions in use; null before start and after stop. */
+  masterKeys(): MasterKeySet | null;
   isReady(): Promise<boolean>;
   stop(): Promise<void>;
 }
@@ -43,9 +56,19 @@ export interface CryptoModule {
 export function ensureMasterKey(
   config: CryptoConfig,
   logger: Logger,
-  { databaseHoldsKeys = false }: { databaseHoldsKeys?: boolean } = {},
+  options: { databaseHoldsKeys?: boolean } = {},
 ): MasterKey {
-  if (!masterKeyExists(config.keysDir)) {
+  const versions = ensureMasterKeyFiles(config, logger, options);
+  return loadMasterKey(masterKeyVersionDir(config.keysDir, versions.at(-1)!));
+}
+
+/** ensureMasterKey's checks over every version in KEYS_DIR (master-key-versions.ts); returns them. */
+function ensureMasterKeyFiles(
+  config: CryptoConfig,
+  logger: Logger,
+  { databaseHoldsKeys = false }: { databaseHoldsKeys?: boolean } = {},
+): number[] {
+  if (listMasterKeyVersions(config.keysDir).length === 0) {
     if (config.env === 'production') {
       throw new MasterKeyError(
         'no master key in KEYS_DIR: production will not start without one (see "npm run keys:generate")',
@@ -64,13 +87,16 @@ export function ensureMasterKey(
       'no master key found: generated a development master key pair (never use it in production)',
     );
   }
-  refuseReadableByOthers(config, logger);
-  return loadMasterKey(config.keysDir);
+  const versions = listMasterKeyVersions(config.keysDir);
+  for (const version of versions) {
+    refuseReadableByOthers(config, masterKeyVersionDir(config.keysDir, version), logger);
+  }
+  return versions;
 }
 
 /** The private key file must be readable by its owner alone (mode 0600 or stricter). */
-function refuseReadableByOthers(config: CryptoConfig, logger: Logger): void {
-  if (masterKeyIsPrivate(config.keysDir)) return;
+function refuseReadableByOthers(config: CryptoConfig, dir: string, logger: Logger): void {
+  if (masterKeyIsPrivate(dir)) return;
   if (config.env === 'production') {
     throw new MasterKeyError(
       'the master key file is readable by group or others: chmod 600 it before starting',
@@ -88,8 +114,20 @@ export function createCryptoModule(
 ): CryptoModule {
   const keyringStore = createKeyringStore(connection);
   const subjectKeys = createSubjectKeyStore(connection);
-  let master: MasterKey | null = null;
+  let master: MasterKeySet | null = null;
   const profile = config.cryptoProfile ?? 'intl';
+
+  async function openMasterKeys(): Promise<MasterKeySet> {
+    if (config.keyProvider === 'pkcs11') {
+      if (!config.pkcs11) throw new MasterKeyError('KEY_PROVIDER pkcs11 needs PKCS11_* settings');
+      return openPkcs11MasterKeySet(config.pkcs11);
+    }
+    const databaseHoldsKeys =
+      listMasterKeyVersions(config.keysDir).length === 0 && (await keyringStore.list()).length > 0;
+    ensureMasterKeyFiles(config, logger, { databaseHoldsKeys });
+    return openFileMasterKeySet(config.keysDir);
+  }
+
   const keyring = createKeyring(
     keyringStore,
     () => {
@@ -112,21 +150,37 @@ export function createCryptoModule(
       await subjectKeys.ensureIndexes();
     },
     async start() {
-      const databaseHoldsKeys =
-        !masterKeyExists(config.keysDir) && (await keyringStore.list()).length > 0;
-      master = ensureMasterKey(config, logger, { databaseHoldsKeys });
-      await keyring.open();
+      master = await openMasterKeys();
+      try {
+        await keyring.open();
+      } catch (error) {
+        await master.close();
+        master = null;
+        throw error;
+      }
+      const current = master.current();
       logger.info(
-        { masterKey: master.fingerprint.slice(0, 16), bits: master.bits, cryptoProfile: profile },
+        {
+          keyProvider: current.kind,
+          masterKey: current.fingerprint.slice(0, 16),
+          masterKeyVersions: master.versions().map((held) => held.version),
+          bits: current.bits,
+          oaepHash: current.oaepHash,
+          cryptoProfile: profile,
+        },
         'keys loaded',
       );
     },
+    masterKeys: () => master,
     async isReady() {
       return keyring.isOpen();
     },
     async stop() {
       fieldCipher.clearCache();
       keyring.close();
+      const held = master;
+      master = null;
+      await held?.close();
     },
   };
 }

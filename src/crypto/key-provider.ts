@@ -16,7 +16,8 @@ import { rsaOaepUnwrap, rsaOaepWrap, type MasterKey } from './master-key';
  * private-key operations differ; public-key operations (wrapping, verifying)
  * are done by node:crypto in both, since they need no secret.
  */
-export type KeyProviderKind = 'file' | 'pkcs11';
+export const KEY_PROVIDER_KINDS = ['file', 'pkcs11'] as const;
+export type KeyProviderKind = (typeof KEY_PROVIDER_KINDS)[number];
 
 /** The hash of RSA-OAEP (RFC 8017 7.1), used for both the label hash and MGF1. */
 export type OaepHash = 'sha256' | 'sha1';

@@ -53,6 +53,20 @@ export interface KeyringStore {
   ensureIndexes(): Promise<void>;
 }
 
+/** What master-key rotation needs beyond KeyringStore (src/crypto/master-key-rotation.ts). */
+export interface KeyringRewrapStore {
+  /**
+   * Replaces one entry's wrapped material and master key fingerprint if it is
+   * still `expected` (compare-and-set); false when another writer got there first.
+   */
+  rewrap(
+    purpose: KeyPurpose,
+    version: number,
+    expected: string,
+    next: { wrapped: string; masterKeyFingerprint: string },
+  ): Promise<boolean>;
+}
+
 const keyringSchema = new Schema<KeyringEntry>(
   {
     purpose: { type: String, required: true, enum: KEY_PURPOSES },
@@ -88,7 +102,7 @@ function toEntry(document: KeyringEntry): KeyringEntry {
   };
 }
 
-export function createKeyringStore(connection: Connection): KeyringStore {
+export function createKeyringStore(connection: Connection): KeyringStore & KeyringRewrapStore {
   const model = modelOf(connection);
   return {
     async list() {
@@ -115,6 +129,13 @@ export function createKeyringStore(connection: Connection): KeyringStore {
         { purpose, version },
         { $set: { status: 'retired', wrapped: null, retiredAt: at } },
       );
+    },
+    async rewrap(purpose, version, expected, next) {
+      const result = await model.updateOne(
+        { purpose, version, wrapped: expected },
+        { $set: { wrapped: next.wrapped, masterKeyFingerprint: next.masterKeyFingerprint } },
+      );
+      return result.modifiedCount === 1;
     },
     async status(purpose, version) {
       const found = await model.findOne({ purpose, version }, { status: 1 }).lean<KeyringEntry>();

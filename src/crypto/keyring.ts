@@ -11,7 +11,9 @@ import {
   type MacAlgorithm,
 } from './crypto-profile';
 import type { KeyPurpose, KeyringEntry, KeyringStore } from './keyring-store';
-import { rsaOaepUnwrap, rsaOaepWrap, type MasterKey } from './master-key';
+import { createFileMasterKeyProvider, UnwrapError } from './key-provider';
+import type { MasterKey } from './master-key';
+import { singleMasterKeySet, type MasterKeySet } from './master-key-set';
 
 export type BlindIndexPurpose = Extract<KeyPurpose, `blind-index:${string}`>;
 const BLIND_INDEX_PURPOSES: readonly BlindIndexPurpose[] = [
@@ -56,8 +58,9 @@ function fitsPurpose(purpose: KeyPurpose, algorithm: KeyAlgorithm): boolean {
 }
 
 /**
- * The symmetric keys of the hierarchy, unwrapped with the master private key
- * when opened and then held only in memory: versioned key-encryption keys
+ * The symmetric keys of the hierarchy, unwrapped with the master key (the
+ * version each entry records, in a file or in an HSM: master-key-set.ts) when
+ * opened and then held only in memory: versioned key-encryption keys
  * (KEKs) and the blind-index keys.
  */
 export interface Keyring {
@@ -100,49 +103,57 @@ const slot = (purpose: KeyPurpose, version: number) => `${purpose}#${version}`;
  */
 export function createKeyring(
   store: KeyringStore,
-  masterKey: () => MasterKey,
+  masterKeys: () => MasterKeySet | MasterKey,
   { profile = 'intl' }: { profile?: CryptoProfile } = {},
 ): Keyring {
-  let master: MasterKey | null = null;
+  let master: MasterKeySet | null = null;
   let entries: KeyringEntry[] = [];
   const keys = new Map<string, Buffer>();
 
-  function requireOpen(): MasterKey {
+  function requireOpen(): MasterKeySet {
     if (!master) throw new ServiceUnavailable('The keys are not loaded yet.');
     return master;
   }
 
-  function unwrapEntry(entry: KeyringEntry, current: MasterKey): Buffer {
+  async function unwrapEntry(entry: KeyringEntry, set: MasterKeySet): Promise<Buffer> {
     if (!fitsPurpose(entry.purpose, algorithmOf(entry))) {
       throw new KeyringError(
         `keyring entry ${entry.purpose} v${entry.version} records an algorithm its purpose cannot use`,
       );
     }
-    if (entry.masterKeyFingerprint !== current.fingerprint) {
+    const provider = await set.find(entry.masterKeyFingerprint);
+    if (!provider) {
       throw new KeyringError(
         `keyring entry ${entry.purpose} v${entry.version} was wrapped by another master key ` +
-          `(${entry.masterKeyFingerprint.slice(0, 16)}..., KEYS_DIR has ${current.fingerprint.slice(0, 16)}...)`,
+          `(${entry.masterKeyFingerprint.slice(0, 16)}..., the ${set.kind} provider has ` +
+          `${set.current().fingerprint.slice(0, 16)}...)`,
       );
     }
+    let key: Buffer;
     try {
-      const key = rsaOaepUnwrap(current.privateKey, Buffer.from(entry.wrapped!, 'base64'));
-      if (key.length !== 32) throw new Error('bad length');
-      return key;
-    } catch {
+      key = await provider.unwrap(Buffer.from(entry.wrapped!, 'base64'));
+    } catch (error) {
+      // A token that is gone (HsmError) is the operator's problem, not this entry's: keep it.
+      if (!(error instanceof UnwrapError)) throw error;
+      key = Buffer.alloc(0);
+    }
+    if (key.length !== 32) {
+      wipe(key);
       throw new KeyringError(
         `keyring entry ${entry.purpose} v${entry.version} cannot be unwrapped`,
       );
     }
+    return key;
   }
 
-  async function load(current: MasterKey): Promise<void> {
+  async function load(current: MasterKeySet): Promise<void> {
     const listed = await store.list();
     const live = new Set<string>();
     for (const entry of listed) {
       if (entry.status === 'retired' || !entry.wrapped) continue;
       const name = slot(entry.purpose, entry.version);
       live.add(name);
-      if (!keys.has(name)) keys.set(name, unwrapEntry(entry, current));
+      if (!keys.has(name)) keys.set(name, await unwrapEntry(entry, current));
     }
     for (const [name, key] of keys) {
       if (!live.has(name)) {
@@ -156,15 +167,18 @@ export function createKeyring(
   async function createEntry(
     purpose: KeyPurpose,
     version: number,
-    current: MasterKey,
+    set: MasterKeySet,
   ): Promise<boolean> {
+    // A rotation in another process may have made a newer master key version: wrap with it.
+    await set.refresh();
+    const current = set.current();
     const key = randomKey();
     const inserted = await store.insert({
       purpose,
       version,
       status: 'active',
       algorithm: algorithmFor(purpose, profile),
-      wrapped: rsaOaepWrap(current.publicKey, key).toString('base64'),
+      wrapped: current.wrap(key).toString('base64'),
       masterKeyFingerprint: current.fingerprint,
       createdAt: new Date(),
       retiredAt: null,
@@ -197,7 +211,10 @@ export function createKeyring(
 
   return {
     async open() {
-      const current = masterKey();
+      const given = masterKeys();
+      // A bare MasterKey (bench/crypto.ts, keys in memory) is one file version.
+      const current =
+        'privateKey' in given ? singleMasterKeySet(createFileMasterKeyProvider(given)) : given;
       await load(current);
       // A fresh database gets version 1 of each key; a lost race just reloads.
       let created = false;

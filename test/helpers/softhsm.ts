@@ -18,7 +18,10 @@ export interface SoftHsmToken {
   pin: string;
   /** Environment for a child process (the CLI): SOFTHSM2_CONF and the PKCS11_* variables. */
   env: NodeJS.ProcessEnv;
-  remove(): void;
+  /** The temporary directory (configuration, token files, PIN file). */
+  dir: string;
+  /** Deletes the token and gives SOFTHSM2_CONF back its earlier value (the run's own token). */
+  remove(): Promise<void>;
 }
 
 /** Fails (never skips) when SoftHSM2 is not installed, saying how to install it. */
@@ -78,6 +81,7 @@ export async function createSoftHsmToken(tokenLabel = 'customs-test'): Promise<S
   if (init.status !== 0) throw new Error(`softhsm2-util --init-token failed: ${init.stderr}`);
   const pinFile = path.join(dir, 'pin');
   fs.writeFileSync(pinFile, `${pin}\n`, { mode: 0o600 });
+  const earlierConf = process.env.SOFTHSM2_CONF;
   await setRealEnvironment('SOFTHSM2_CONF', conf);
   return {
     config: {
@@ -93,7 +97,11 @@ export async function createSoftHsmToken(tokenLabel = 'customs-test'): Promise<S
       PKCS11_TOKEN_LABEL: tokenLabel,
       PKCS11_PIN_FILE: pinFile,
     },
-    remove: () => fs.rmSync(dir, { recursive: true, force: true }),
+    dir,
+    async remove() {
+      fs.rmSync(dir, { recursive: true, force: true });
+      if (earlierConf) await setRealEnvironment('SOFTHSM2_CONF', earlierConf);
+    },
   };
 }
 

@@ -52,6 +52,24 @@ export interface TestAppOptions {
   embeddedDatabase?: AppDeps['embeddedDatabase'];
 }
 
+/**
+ * Where this run keeps its keys (global setup sets them): KEYS_DIR, and for
+ * `npm run test:hsm` the SoftHSM2 token that holds the master key.
+ */
+const KEY_SETTINGS = [
+  'KEYS_DIR',
+  'KEY_PROVIDER',
+  'PKCS11_MODULE',
+  'PKCS11_TOKEN_LABEL',
+  'PKCS11_PIN_FILE',
+] as const;
+
+function keySettingsOfRun(): Record<string, string> {
+  return Object.fromEntries(
+    KEY_SETTINGS.flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : [])),
+  );
+}
+
 export async function createTestApp(
   env: Record<string, string> = {},
   options: TestAppOptions = {},
@@ -62,7 +80,7 @@ export async function createTestApp(
     NODE_ENV: 'test',
     ADMIN_API_KEY: ADMIN_KEY,
     LOG_LEVEL: 'info',
-    ...(process.env.KEYS_DIR ? { KEYS_DIR: process.env.KEYS_DIR } : {}),
+    ...keySettingsOfRun(),
     ...env,
     MONGODB_URI: uri,
   });
