@@ -16,11 +16,9 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { Express } from 'express';
 import { createApp } from '../src/app';
 import { ALERT_RULES, type AlertRule } from '../src/alerts/alert-types';
 import { createAlertsStore } from '../src/alerts/alerts-store';
@@ -33,6 +31,7 @@ import { loadConfig } from '../src/config';
 import { connectDatabase } from '../src/db/connection';
 import type { Role } from '../src/http/route';
 import { createLogger } from '../src/logger';
+import { listen, percentile } from './bench-http';
 
 /** The issue's budget for search and alert listing at 100k events. */
 export const P95_BUDGET_MS = 200;
@@ -89,24 +88,6 @@ function syntheticIdNumber(): string {
   const first17 = '11010519850307123';
   const sum = [...first17].reduce((total, digit, k) => total + Number(digit) * WEIGHTS[k]!, 0);
   return first17 + '10X98765432'[sum % 11]!;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-async function listen(app: Express): Promise<{ url: string; close: () => Promise<void> }> {
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 interface Api {

@@ -43,6 +43,7 @@ import { consoleQueryBenchmark } from './audit-console';
 import { openBenchDatabase } from './bench-database';
 import { createLogger } from '../src/logger';
 import type { Role } from '../src/http/route';
+import { percentile } from './bench-http';
 
 function flag(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -324,10 +325,6 @@ async function appendLedger(
     alg: 'Ed25519',
     signature: signature.toString('base64'),
   });
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 async function queryBenchmark(

@@ -18,7 +18,6 @@
  * Uses MONGODB_URI when set, else starts the embedded engine (EMBEDDED_DB).
  */
 import fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -35,6 +34,7 @@ import { createLogger } from '../src/logger';
 import { createLedgerService } from '../src/quota/ledger-service';
 import { createLedgerStore } from '../src/quota/ledger-store';
 import { loadPolicy } from '../src/quota/policy';
+import { listen } from './bench-http';
 
 function flag(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -95,20 +95,6 @@ interface Result {
   p99: number;
   errors: number;
   non2xx: number;
-}
-
-async function listen(app: express.Express): Promise<{ url: string; close: () => Promise<void> }> {
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 let enginePid: () => number | undefined = () => undefined;
