@@ -6,16 +6,20 @@ import { createSoftHsmToken } from './helpers/softhsm';
 
 /**
  * KEY_PROVIDER=pkcs11 (npm run test:hsm): one SoftHSM2 token for the whole
- * run, its master key pair generated inside it as at the ceremony, handed to
- * the tests through SOFTHSM2_CONF and the PKCS11_* variables; every app the
- * tests start then unwraps its keyring in the token.
+ * run, its master, checkpoint and disclosure key pairs generated inside it
+ * as at the ceremony, handed to the tests through SOFTHSM2_CONF and the
+ * PKCS11_* variables; every app the tests start then unwraps its keyring,
+ * signs its access log's checkpoints and its partner payloads (CMS and
+ * XML-DSig) in the token.
  */
 async function startSoftHsm(): Promise<void> {
   const token = await createSoftHsmToken('customs-identity-test');
   await generateTokenKey(token.config, 'master');
+  await generateTokenKey(token.config, 'checkpoint');
+  await generateTokenKey(token.config, 'disclosure');
   Object.assign(process.env, token.env);
   process.env.TEST_SOFTHSM_DIR = token.dir;
-  process.stderr.write(`tests use the master key in SoftHSM2 token "${token.config.tokenLabel}"\n`);
+  process.stderr.write(`tests use the keys in SoftHSM2 token "${token.config.tokenLabel}"\n`);
 }
 
 /**

@@ -1,10 +1,18 @@
 import { execFile, spawn } from 'node:child_process';
-import { createHash, generateKeyPairSync, randomBytes, verify, X509Certificate } from 'node:crypto';
+import {
+  createHash,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  verify,
+  X509Certificate,
+} from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as pkcs11js from 'pkcs11js';
+import { CHECKPOINT_KEY_FILE, CHECKPOINT_PUBLIC_KEY_FILE } from '../src/audit/audit-keys';
 import { ConfigError, loadConfig } from '../src/config';
 import {
   createFileMasterKeyProvider,
@@ -19,9 +27,11 @@ import type { Pkcs11Config } from '../src/crypto/pkcs11/pkcs11-config';
 import { HsmError, returnValueName } from '../src/crypto/pkcs11/pkcs11-errors';
 import { findKeyPair } from '../src/crypto/pkcs11/pkcs11-keys';
 import { openPkcs11MasterKeyProvider } from '../src/crypto/pkcs11/pkcs11-master-key';
-import { openPkcs11Signer } from '../src/crypto/pkcs11/pkcs11-signer';
+import { openPkcs11Signer, readPkcs11Certificate } from '../src/crypto/pkcs11/pkcs11-signer';
 import { openPkcs11Token } from '../src/crypto/pkcs11/pkcs11-token';
+import { createTokenCmsSigner } from '../src/disclosure/payload-crypto';
 import { auth } from './helpers/auth';
+import { verifyDetached } from './helpers/disclosure-fixtures';
 import { randomPerson, registration } from './helpers/identity-fixtures';
 import { createSoftHsmToken, importRsaKeyPair, type SoftHsmToken } from './helpers/softhsm';
 import { createTestApp, freshDatabaseName } from './helpers/test-app';
@@ -314,6 +324,27 @@ describe('the PKCS#11 key provider on a SoftHSM2 token', () => {
     }
   });
 
+  it("when a payload is signed with the token's disclosure key, then openssl cms -verify accepts it with the token's certificate", async () => {
+    const signer = await openPkcs11Signer(config, 'disclosure');
+    try {
+      const certificatePem = new X509Certificate(
+        (await readPkcs11Certificate(config, 'disclosure'))!,
+      ).toString();
+      const cms = createTokenCmsSigner(signer, certificatePem);
+      const body = Buffer.from('{"declarationId":"d-1","orderNo":"ORD-1"}');
+      const signature = await cms.sign(body);
+      expect(verifyDetached(body, signature, certificatePem).status).toBe(0);
+      expect(
+        verifyDetached(Buffer.from('{"declarationId":"d-2"}'), signature, certificatePem).status,
+      ).not.toBe(0);
+      expect(cms.certificateFingerprint).toBe(
+        createHash('sha256').update(new X509Certificate(certificatePem).raw).digest('hex'),
+      );
+    } finally {
+      await signer.close();
+    }
+  });
+
   it('when a PEM key signs through the file signer, then it answers like the token signer', async () => {
     const message = Buffer.from('signed attributes');
     const rsaPair = generateKeyPairSync('rsa', { modulusLength: 3072 });
@@ -372,7 +403,9 @@ describe('the PKCS#11 key provider on a SoftHSM2 token', () => {
 
   it('when the service starts with KEY_PROVIDER=pkcs11, then the token wraps its keyring and a restart reads what was written', async () => {
     const DB_NAME = freshDatabaseName();
-    const first = await createTestApp({ ...serviceEnv(), DB_NAME });
+    // Its own KEYS_DIR: the access log's files of this token, apart from the run's.
+    const KEYS_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'hsm-app-keys-'));
+    const first = await createTestApp({ ...serviceEnv(), DB_NAME, KEYS_DIR });
     const who = randomPerson();
     let identityId: string;
     let checkout: string;
@@ -401,7 +434,7 @@ describe('the PKCS#11 key provider on a SoftHSM2 token', () => {
       await first.stop();
       await first.connection.close();
     }
-    const second = await createTestApp({ ...serviceEnv(), DB_NAME });
+    const second = await createTestApp({ ...serviceEnv(), DB_NAME, KEYS_DIR });
     try {
       const exported = await second
         .http()
@@ -411,6 +444,50 @@ describe('the PKCS#11 key provider on a SoftHSM2 token', () => {
       expect(exported.body.idNumber).toBe(who.idNumber);
     } finally {
       await second.close();
+      fs.rmSync(KEYS_DIR, { recursive: true, force: true });
+    }
+  });
+
+  it("when the service runs with KEY_PROVIDER=pkcs11, then checkpoints verify with the token's Ed25519 key and partners get the token key's certificate", async () => {
+    const { keys } = await tokenStatus(config);
+    const checkpointKey = keys.find((key) => key.purpose === 'checkpoint');
+    const disclosureKey = keys.find((key) => key.purpose === 'disclosure');
+    if (!checkpointKey || 'missing' in checkpointKey) throw new Error('no checkpoint key');
+    if (!disclosureKey || 'missing' in disclosureKey) throw new Error('no disclosure key');
+    const tokenPublicKey = createPublicKey(checkpointKey.publicKeyPem);
+    const spki = tokenPublicKey.export({ type: 'spki', format: 'der' });
+    const KEYS_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'hsm-app-keys-'));
+    const app = await createTestApp({ ...serviceEnv(), KEYS_DIR });
+    try {
+      const auditor = (await app.clientKey('auditor')).apiKey;
+      const head = (await app.http().get('/v1/audit-events/head').set(auth(auditor)).expect(200))
+        .body;
+      expect(head).toMatchObject({
+        alg: 'Ed25519',
+        keyId: `cp-${createHash('sha256').update(spki).digest('hex').slice(0, 16)}`,
+      });
+      const { gseq, prev, kind, stream, seq, hash, at, keyId } = head;
+      const payload = Buffer.from(
+        JSON.stringify({ at, gseq, hash, keyId, kind, prev, seq, stream }),
+      );
+      const signature = Buffer.from(head.signature, 'base64');
+      expect(verify(null, payload, tokenPublicKey, signature)).toBe(true);
+      // The auditor's copy in KEYS_DIR is the token's key, not the development file key beside it.
+      const published = fs.readFileSync(path.join(KEYS_DIR, CHECKPOINT_PUBLIC_KEY_FILE), 'utf8');
+      expect(verify(null, payload, published, signature)).toBe(true);
+      const fileKey = fs.readFileSync(path.join(KEYS_DIR, CHECKPOINT_KEY_FILE), 'utf8');
+      expect(verify(null, payload, createPublicKey(fileKey), signature)).toBe(false);
+
+      // CMS and XML-DSig: the certificate partners pin is the token key's; no file key was made.
+      const carrier = (await app.clientKey('carrier', 'SF')).apiKey;
+      const served = await app.http().get('/v1/signing-certificate').set(auth(carrier)).expect(200);
+      expect(new X509Certificate(served.text).fingerprint256).toBe(
+        new X509Certificate(disclosureKey.certificatePem!).fingerprint256,
+      );
+      expect(fs.existsSync(path.join(KEYS_DIR, 'disclosure-signing'))).toBe(false);
+    } finally {
+      await app.close();
+      fs.rmSync(KEYS_DIR, { recursive: true, force: true });
     }
   });
 

@@ -4,6 +4,7 @@ import { deferred } from '../deferred';
 import type { RouteDefinition } from '../http/route';
 import type { DeniedAccessRecorder } from '../http/router';
 import type { Logger } from '../logger';
+import { openPkcs11Signer } from '../crypto/pkcs11/pkcs11-signer';
 import { AuditKeyError, loadAuditKeys, type AuditKeys } from './audit-keys';
 import { auditRoutes, personSearchRoutes } from './audit-routes';
 import { createAuditService, createPersonSearch, type PersonIdentities } from './audit-service';
@@ -62,18 +63,27 @@ export type VerifyFailedListener = (result: LogVerification) => void;
  */
 async function loadKeys(
   store: AuditStore,
-  config: Pick<Config, 'env' | 'keysDir'> & Partial<Pick<Config, 'cryptoProfile'>>,
+  config: Pick<Config, 'env' | 'keysDir'> &
+    Partial<Pick<Config, 'cryptoProfile' | 'keyProvider' | 'pkcs11'>>,
 ): Promise<AuditKeys> {
   const mayGenerate = config.env !== 'production';
   const holdsLog = mayGenerate && (await store.headCheckpoint()) !== null;
   const holdsSm2 = holdsLog && (await store.hasCheckpointSignedWith('SM2'));
+  // KEY_PROVIDER=pkcs11: checkpoints are signed in the token (its Ed25519 key), whatever the profile
+  // signs with, so a ledger the token signed still verifies after a move to gm.
+  const tokenCheckpoint =
+    config.keyProvider === 'pkcs11' && config.pkcs11
+      ? await openPkcs11Signer(config.pkcs11, 'checkpoint')
+      : null;
   try {
     return loadAuditKeys(config.keysDir, {
       generate: mayGenerate && !holdsLog,
       generateSm2: mayGenerate && !holdsSm2,
       profile: config.cryptoProfile,
+      tokenCheckpoint,
     });
   } catch (error) {
+    await tokenCheckpoint?.close();
     if (!(error instanceof AuditKeyError) || config.env === 'production') throw error;
     throw new AuditKeyError(
       `${error.message}, but the database holds an access log keyed by it: restore KEYS_DIR (no key was generated)`,
@@ -101,12 +111,13 @@ export function createAccessLog({
     | 'auditStreamStaleMs'
     | 'auditRefusalWindowMs'
   > &
-    Partial<Pick<Config, 'cryptoProfile'>>;
+    Partial<Pick<Config, 'cryptoProfile' | 'keyProvider' | 'pkcs11'>>;
   logger: Logger;
 }): AccessLogModule {
   // Loaded at start, once the database has said whether it already holds a log (see loadKeys).
   const deferredKeys = deferred<AuditKeys>('the access log keys');
   const keys = deferredKeys.value;
+  let loaded: AuditKeys | null = null;
   const store = createAuditStore(connection);
   const writer = new ChainWriter({
     store,
@@ -160,7 +171,8 @@ export function createAccessLog({
     routes: auditRoutes(service),
     async ensureIndexes() {
       await store.ensureIndexes();
-      deferredKeys.resolve(await loadKeys(store, config));
+      loaded = await loadKeys(store, config);
+      deferredKeys.resolve(loaded);
       await writer.start();
       refusals.start();
     },
@@ -168,6 +180,7 @@ export function createAccessLog({
     async stop() {
       await refusals.stop();
       await writer.stop();
+      await loaded?.close();
     },
     personSearch: (people) => ({
       routes: personSearchRoutes(createPersonSearch(service, people)),

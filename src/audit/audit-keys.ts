@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import forge from 'node-forge';
 import { macOf, type CryptoProfile, type MacAlgorithm } from '../crypto/crypto-profile';
+import type { KeySigner } from '../crypto/key-provider';
 import {
   generateSm2KeyPair,
   readSm2PrivateKeyPem,
@@ -69,15 +70,25 @@ export interface AuditKeys {
    * profile (same key; each event's `v` says which, audit-chain.ts).
    */
   eventMacAlgorithm: MacAlgorithm;
-  /** Ed25519 key signing checkpoints under the intl profile; used for nothing else. */
-  checkpointPrivateKey: KeyObject;
+  /**
+   * The file Ed25519 key, for tools that sign by hand (bench/audit.ts). Reading
+   * it under KEY_PROVIDER=pkcs11 throws: that key is in the token, and
+   * `checkpointSigner` signs with it.
+   */
+  readonly checkpointPrivateKey: KeyObject;
+  /**
+   * Public half of the Ed25519 key signing checkpoints under the intl profile
+   * (the token's under KEY_PROVIDER=pkcs11, else the file's); used for nothing else.
+   */
   checkpointPublicKey: KeyObject;
   /** SHA-256 (first 16 hex) of the Ed25519 public key's SPKI, stored with each checkpoint. */
   checkpointKeyId: string;
-  /** Signs new ledger records: Ed25519 (intl) or SM2 (gm). */
+  /** Signs new ledger records: Ed25519 (intl, in the token or from a file) or SM2 (gm). */
   checkpointSigner: CheckpointSigner;
-  /** Every checkpoint key in KEYS_DIR: a ledger written under either profile verifies. */
+  /** Every checkpoint key known: a ledger written under either profile or provider verifies. */
   checkpointVerifiers: CheckpointVerifier[];
+  /** Releases the token's checkpoint key (its PKCS#11 session holder); nothing for files. */
+  close(): Promise<void>;
 }
 
 /** Start-up refuses to go on: a key file is missing or unusable. Never carries key bytes. */
@@ -91,6 +102,13 @@ export class AuditKeyError extends Error {
  * in production an absent key is an AuditKeyError, so the service refuses to
  * start. Under the gm profile the SM2 checkpoint key is one of them; under
  * intl it is loaded when present, to verify what a gm period signed.
+ *
+ * With `tokenCheckpoint` (KEY_PROVIDER=pkcs11) the intl checkpoints are signed
+ * in the token with its Ed25519 key. The file Ed25519 key then only verifies
+ * (a ledger signed before the move to the token): read when present, required
+ * nowhere, still generated outside production so tools reading KEYS_DIR work.
+ * CHECKPOINT_PUBLIC_KEY_FILE is the auditor's copy of the key that signs, so
+ * it is written from the token's public key.
  */
 export function loadAuditKeys(
   keysDir: string,
@@ -98,13 +116,19 @@ export function loadAuditKeys(
     generate,
     generateSm2 = generate,
     profile = 'intl',
+    tokenCheckpoint = null,
   }: {
     generate: boolean;
     /** The SM2 checkpoint key alone (a first switch to gm makes one for a log that has none). */
     generateSm2?: boolean;
     profile?: CryptoProfile;
+    /** The token's Ed25519 checkpoint key (openPkcs11Signer(config, 'checkpoint')). */
+    tokenCheckpoint?: KeySigner | null;
   },
 ): AuditKeys {
+  if (tokenCheckpoint && tokenCheckpoint.algorithm !== 'ed25519') {
+    throw new AuditKeyError("the token's checkpoint key is not an Ed25519 key");
+  }
   const hmacPath = path.join(keysDir, SUBJECT_REF_KEY_FILE);
   const macPath = path.join(keysDir, EVENT_MAC_KEY_FILE);
   const signingPath = path.join(keysDir, CHECKPOINT_KEY_FILE);
@@ -116,32 +140,69 @@ export function loadAuditKeys(
   }
   const hmacBytes = readHmacKey(hmacPath);
   const macBytes = readHmacKey(macPath);
-  const checkpointPrivateKey = readEd25519PrivateKey(signingPath);
-  const checkpointPublicKey = createPublicKey(checkpointPrivateKey);
-  const spki = checkpointPublicKey.export({ format: 'der', type: 'spki' });
+  const fileEd25519 =
+    tokenCheckpoint && !fs.existsSync(signingPath) ? null : fileEd25519Key(signingPath);
+  const ed25519 = tokenCheckpoint ? tokenEd25519Key(tokenCheckpoint) : fileEd25519!;
   if (generate) {
+    const spki = ed25519.publicKey.export({ format: 'der', type: 'spki' });
     createOnce(path.join(keysDir, CHECKPOINT_PUBLIC_KEY_FILE), () =>
       forge.pem.encode({ type: 'PUBLIC KEY', body: spki.toString('binary') }),
     );
   }
-  const checkpointKeyId = `cp-${createHash('sha256').update(spki).digest('hex').slice(0, 16)}`;
-  const ed25519: CheckpointSigner & CheckpointVerifier = {
-    alg: 'Ed25519',
-    keyId: checkpointKeyId,
-    sign: async (payload) => sign(null, payload, checkpointPrivateKey),
-    verify: (payload, signature) => verify(null, payload, checkpointPublicKey, signature),
-  };
   const sm2 = loadSm2CheckpointKey(keysDir, { generate: generateSm2 && profile === 'gm', profile });
+  const ed25519Verifiers = [ed25519];
+  if (fileEd25519 && fileEd25519.keyId !== ed25519.keyId) ed25519Verifiers.push(fileEd25519);
   return {
     subjectRefKey: createSecretKey(hmacBytes),
     subjectRefKeyId: `sr-${createHmac('sha256', hmacBytes).update('audit-subject-ref-key-id').digest('hex').slice(0, 16)}`,
     eventMacKey: createSecretKey(macBytes),
     eventMacAlgorithm: macOf(profile),
-    checkpointPrivateKey,
-    checkpointPublicKey,
-    checkpointKeyId,
+    get checkpointPrivateKey(): KeyObject {
+      if (tokenCheckpoint || !fileEd25519) {
+        throw new AuditKeyError(
+          'the checkpoint private key is in the token: sign with checkpointSigner',
+        );
+      }
+      return fileEd25519.privateKey;
+    },
+    checkpointPublicKey: ed25519.publicKey,
+    checkpointKeyId: ed25519.keyId,
     checkpointSigner: profile === 'gm' && sm2 ? sm2 : ed25519,
-    checkpointVerifiers: sm2 ? [ed25519, sm2] : [ed25519],
+    checkpointVerifiers: sm2 ? [...ed25519Verifiers, sm2] : ed25519Verifiers,
+    close: async () => tokenCheckpoint?.close(),
+  };
+}
+
+type Ed25519CheckpointKey = CheckpointSigner & CheckpointVerifier & { publicKey: KeyObject };
+
+/** `cp-` and the first 16 hex of SHA-256 over the SPKI: the same id for a file or a token key. */
+function ed25519KeyId(publicKey: KeyObject): string {
+  const spki = publicKey.export({ format: 'der', type: 'spki' });
+  return `cp-${createHash('sha256').update(spki).digest('hex').slice(0, 16)}`;
+}
+
+function fileEd25519Key(file: string): Ed25519CheckpointKey & { privateKey: KeyObject } {
+  const privateKey = readEd25519PrivateKey(file);
+  const publicKey = createPublicKey(privateKey);
+  return {
+    alg: 'Ed25519',
+    keyId: ed25519KeyId(publicKey),
+    publicKey,
+    privateKey,
+    sign: async (payload) => sign(null, payload, privateKey),
+    verify: (payload, signature) => verify(null, payload, publicKey, signature),
+  };
+}
+
+/** Signing is a CKM_EDDSA operation in the token; verifying needs only the public key. */
+function tokenEd25519Key(signer: KeySigner): Ed25519CheckpointKey {
+  const { publicKey } = signer;
+  return {
+    alg: 'Ed25519',
+    keyId: ed25519KeyId(publicKey),
+    publicKey,
+    sign: (payload) => signer.sign(payload),
+    verify: (payload, signature) => verify(null, payload, publicKey, signature),
   };
 }
 

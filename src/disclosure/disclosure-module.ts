@@ -6,22 +6,27 @@ import { deferred } from '../deferred';
 import type { RouteDefinition } from '../http/route';
 import type { IdentityDirectory } from '../identities/identity-directory';
 import type { OrderLifecycle } from '../quota/order-lifecycle-types';
-import { createCeb621Signer } from './ceb621-signature';
+import { createCeb621Signer, createTokenCeb621Signer, type Ceb621Signer } from './ceb621-signature';
 import { createDeclarationsService } from './declarations-service';
 import { missingForProduction, type DisclosureConfig } from './disclosure-config';
 import { createDisclosureRecorder } from './disclosure-recorder';
 import { disclosureRoutes } from './disclosure-routes';
 import type { ReceiptsStore } from './disclosure-types';
 import { createDeclarationsStore, createShipmentsStore } from './partner-record-store';
-import { createPayloadSigner, type PayloadSigner } from './payload-crypto';
+import {
+  createPayloadSigner,
+  createSm2PayloadSigner,
+  createTokenCmsSigner,
+  type PayloadSigner,
+} from './payload-crypto';
 import { createPayloadService } from './payload-service';
-import { loadSigningMaterial, type SigningMaterial } from './signing-key';
+import { loadSigningMaterial, loadSm2SigningKey, openTokenSigningMaterial } from './signing-key';
 import { createShipmentsService } from './shipments-service';
 
 export interface DisclosureModule {
   routes: RouteDefinition[];
   ensureIndexes(): Promise<void>;
-  /** Unsubscribes from the order lifecycle. */
+  /** Unsubscribes from the order lifecycle and releases the token's signing key. */
   stop(): Promise<void>;
 }
 
@@ -55,18 +60,22 @@ function requireCeb621Defaults(config: Pick<Config, 'env'> & { disclosure: Discl
  * Declarations (customs brokers) and shipments (carriers): minimum-necessary
  * disclosure, signed payloads, receipts. Loads the signing key at start
  * (generated outside production, required in production: a missing one
- * throws SigningKeyError and the service does not start).
+ * throws SigningKeyError and the service does not start). With
+ * KEY_PROVIDER=pkcs11 the key is the token's: CMS and XML-DSig are signed there.
  */
 export function createDisclosureModule(
   deps: DisclosureModuleDeps,
   config: Pick<Config, 'env' | 'keysDir'> &
-    Partial<Pick<Config, 'cryptoProfile'>> & { disclosure: DisclosureConfig },
+    Partial<Pick<Config, 'cryptoProfile' | 'keyProvider' | 'pkcs11'>> & {
+      disclosure: DisclosureConfig;
+    },
 ): DisclosureModule {
   requireCeb621Defaults(config);
   // Loaded (or, outside production, generated) at start, not when the app is built: a start
   // that stops earlier (a database restored without its KEYS_DIR) leaves KEYS_DIR as it was.
-  const material = deferred<SigningMaterial>('the disclosure signing key');
   const signer = deferred<PayloadSigner>('the payload signer');
+  const xmlSigner = deferred<Ceb621Signer>('the CEB621 signer');
+  let closeSigningKey = async () => {};
   const declarationsStore = createDeclarationsStore(deps.connection);
   const shipmentsStore = createShipmentsStore(deps.connection);
   const receiptsStore = deps.receipts;
@@ -97,7 +106,7 @@ export function createDisclosureModule(
     declarations,
     shipments,
     signer: signer.value,
-    xmlSigner: createCeb621Signer(material.value),
+    xmlSigner: xmlSigner.value,
     certificates: deps.clients,
   });
 
@@ -113,22 +122,46 @@ export function createDisclosureModule(
     }),
   ];
 
+  /**
+   * In the token (KEY_PROVIDER=pkcs11): CMS and XML-DSig with its RSA key; the
+   * gm profile's payload signature stays SM2 from KEYS_DIR (no SM2 in the token).
+   * Otherwise both from KEYS_DIR, as loadSigningMaterial says.
+   */
+  async function loadSigners(): Promise<void> {
+    if (config.keyProvider === 'pkcs11' && config.pkcs11) {
+      const token = await openTokenSigningMaterial({
+        keysDir: config.keysDir,
+        pkcs11: config.pkcs11,
+      });
+      closeSigningKey = () => token.signer.close();
+      signer.resolve(
+        config.cryptoProfile === 'gm'
+          ? createSm2PayloadSigner(loadSm2SigningKey({ keysDir: config.keysDir, env: config.env }))
+          : createTokenCmsSigner(token.signer, token.certificatePem),
+      );
+      xmlSigner.resolve(createTokenCeb621Signer(token.signer, token.certificatePem));
+      return;
+    }
+    const material = loadSigningMaterial({
+      keysDir: config.keysDir,
+      env: config.env,
+      profile: config.cryptoProfile,
+    });
+    signer.resolve(createPayloadSigner(material));
+    xmlSigner.resolve(createCeb621Signer(material));
+  }
+
   return {
     routes: disclosureRoutes(payloads),
     async ensureIndexes() {
-      const loaded = loadSigningMaterial({
-        keysDir: config.keysDir,
-        env: config.env,
-        profile: config.cryptoProfile,
-      });
-      material.resolve(loaded);
-      signer.resolve(createPayloadSigner(loaded));
+      await loadSigners();
       await declarationsStore.ensureIndexes();
       await shipmentsStore.ensureIndexes();
       await receiptsStore.ensureIndexes();
     },
     async stop() {
       for (const off of unsubscribe) off();
+      await closeSigningKey();
     },
   };
 }

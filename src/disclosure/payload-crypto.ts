@@ -1,5 +1,13 @@
-import { constants, createHash, privateEncrypt, randomBytes, type KeyObject } from 'node:crypto';
+import {
+  constants,
+  createHash,
+  privateEncrypt,
+  randomBytes,
+  X509Certificate,
+  type KeyObject,
+} from 'node:crypto';
 import forge from 'node-forge';
+import type { KeySigner } from '../crypto/key-provider';
 import { sm2PublicKeyPem, sm2PublicKeySpki, sm2Sign, type Sm2KeyPair } from '../crypto/sm2';
 import type { SigningMaterial } from './signing-key';
 
@@ -15,7 +23,13 @@ export const SIGNATURE_SCHEME = 'cms-detached-rsa-sha256';
  */
 export const SM2_SIGNATURE_SCHEME = 'sm2-sm3-detached';
 
-export interface PayloadSigner {
+/**
+ * A signature made in the process (a key from KEYS_DIR) is there at once; one
+ * made in the HSM (KEY_PROVIDER=pkcs11) is a token operation, off the event loop.
+ */
+export type Signature = string | Promise<string>;
+
+export interface PayloadSigner<S extends Signature = Signature> {
   /** What `sign` produces: SIGNATURE_SCHEME or SM2_SIGNATURE_SCHEME. */
   readonly scheme: string;
   /** The certificate (or, for SM2, the SPKI public key) that verifies, PEM. */
@@ -27,7 +41,7 @@ export interface PayloadSigner {
    * Signed attributes: contentType (data), signingTime, messageDigest (SHA-256).
    * Under gm: the SM2 signature over these bytes, DER, base64.
    */
-  sign(body: Buffer): string;
+  sign(body: Buffer): S;
 }
 
 function bytesOf(buffer: Buffer): forge.util.ByteStringBuffer {
@@ -81,11 +95,12 @@ function nodeRsaSigner(privateKey: KeyObject) {
  * would), and no SM2 certificate can be made here, so the gm form is the bare
  * signature and partners pin the public key.
  */
-export function createPayloadSigner(material: SigningMaterial): PayloadSigner {
+export function createPayloadSigner(material: SigningMaterial): PayloadSigner<string> {
   return material.sm2 ? createSm2PayloadSigner(material.sm2) : createCmsSigner(material);
 }
 
-function createSm2PayloadSigner(pair: Sm2KeyPair): PayloadSigner {
+/** The gm profile's payload signer (SM2, from KEYS_DIR under both providers). */
+export function createSm2PayloadSigner(pair: Sm2KeyPair): PayloadSigner<string> {
   return {
     scheme: SM2_SIGNATURE_SCHEME,
     certificatePem: sm2PublicKeyPem(pair.publicKeyHex),
@@ -96,29 +111,87 @@ function createSm2PayloadSigner(pair: Sm2KeyPair): PayloadSigner {
   };
 }
 
-function createCmsSigner(material: SigningMaterial): PayloadSigner {
+function createCmsSigner(material: SigningMaterial): PayloadSigner<string> {
   const key = nodeRsaSigner(material.privateKey);
-  const certificateDer = der(pki.certificateToAsn1(material.certificate));
   return {
+    ...certificateOf(material.certificatePem),
     scheme: SIGNATURE_SCHEME,
-    certificatePem: material.certificatePem,
-    certificateFingerprint: createHash('sha256').update(certificateDer).digest('hex'),
-    sign(body) {
-      const p7 = forge.pkcs7.createSignedData();
-      p7.content = bytesOf(body);
-      p7.addSigner({
-        key: key as unknown as forge.pki.rsa.PrivateKey,
-        certificate: material.certificate,
-        digestAlgorithm: pki.oids.sha256!,
-        // In DER SET OF order (by encoding): OpenSSL re-encodes the set when verifying.
-        authenticatedAttributes: [
-          { type: pki.oids.contentType!, value: pki.oids.data },
-          { type: pki.oids.signingTime! },
-          { type: pki.oids.messageDigest! },
-        ],
+    sign: (body) => detachedSignedData(body, material.certificate, key).toString('base64'),
+  };
+}
+
+/** The certificate as given (never re-encoded: a CA's bytes stay the CA's) and its fingerprint. */
+function certificateOf(certificatePem: string) {
+  return {
+    certificatePem,
+    certificateFingerprint: createHash('sha256')
+      .update(new X509Certificate(certificatePem).raw)
+      .digest('hex'),
+  };
+}
+
+/** The detached CMS SignedData over `body`, its one SignerInfo signed by `key` (forge's shape). */
+function detachedSignedData(
+  body: Buffer,
+  certificate: forge.pki.Certificate,
+  key: { sign(md: forge.md.MessageDigest): string },
+): Buffer {
+  const p7 = forge.pkcs7.createSignedData();
+  p7.content = bytesOf(body);
+  p7.addSigner({
+    key: key as unknown as forge.pki.rsa.PrivateKey,
+    certificate,
+    digestAlgorithm: pki.oids.sha256!,
+    // In DER SET OF order (by encoding): OpenSSL re-encodes the set when verifying.
+    authenticatedAttributes: [
+      { type: pki.oids.contentType!, value: pki.oids.data },
+      { type: pki.oids.signingTime! },
+      { type: pki.oids.messageDigest! },
+    ],
+  });
+  p7.sign({ detached: true });
+  return der(p7.toAsn1());
+}
+
+/**
+ * CMS signed in the HSM (KEY_PROVIDER=pkcs11): forge's builder calls its key
+ * synchronously with the digest of the signed attributes, so the key records
+ * that digest and returns a placeholder of the signature's length; the token
+ * then signs the digest (PKCS#1 v1.5 over the DigestInfo, in the token) and
+ * the real signature replaces the placeholder, the only such bytes in the
+ * encoding (the body is detached, and the placeholder is random).
+ */
+export function createTokenCmsSigner(
+  signer: KeySigner,
+  certificatePem: string,
+): PayloadSigner<Promise<string>> {
+  if (signer.algorithm !== 'rsa-pkcs1-sha256') {
+    throw new Error('the disclosure signing key in the token must be an RSA key');
+  }
+  const certificate = pki.certificateFromPem(certificatePem);
+  const signatureLength = Math.ceil(
+    (signer.publicKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8,
+  );
+  return {
+    ...certificateOf(certificatePem),
+    scheme: SIGNATURE_SCHEME,
+    async sign(body) {
+      let digest: Buffer | null = null;
+      const placeholder = randomBytes(signatureLength);
+      const encoded = detachedSignedData(body, certificate, {
+        sign(md) {
+          if (md.algorithm !== 'sha256') throw new Error('only SHA-256 is used for signing');
+          digest = Buffer.from(md.digest().getBytes(), 'binary');
+          return placeholder.toString('binary');
+        },
       });
-      p7.sign({ detached: true });
-      return der(p7.toAsn1()).toString('base64');
+      const at = encoded.indexOf(placeholder);
+      if (!digest || at < 0 || encoded.indexOf(placeholder, at + 1) >= 0) {
+        throw new Error('the CMS signature placeholder was not found once');
+      }
+      const signature = await signer.signDigest(digest);
+      signature.copy(encoded, at);
+      return encoded.toString('base64');
     },
   };
 }

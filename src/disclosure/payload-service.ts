@@ -67,6 +67,7 @@ export interface PayloadService {
 export interface PayloadServiceDeps {
   declarations: DeclarationsService;
   shipments: ShipmentsService;
+  /** In the process or in the HSM: either way every signed payload below is awaited. */
   signer: PayloadSigner;
   /** XML-DSig of the CEB621 message, with the same key and certificate as `signer`. */
   xmlSigner: Ceb621Signer;

@@ -1,6 +1,6 @@
 import { AppError } from '../errors';
 import type { Ceb621Signer } from './ceb621-signature';
-import { envelopeFor, type PayloadSigner } from './payload-crypto';
+import { envelopeFor, type PayloadSigner, type Signature } from './payload-crypto';
 
 /** The media types partners exchange with this service. */
 export const MEDIA = {
@@ -49,22 +49,37 @@ export function preferredForm<F extends PayloadForm>(
   return chosen;
 }
 
-function signed(signer: PayloadSigner, body: Buffer, contentType: string): SignedPayload {
-  return {
+/**
+ * A payload signed in the process is returned as it is; one signed in the HSM
+ * as a promise of it. The service awaits either.
+ */
+export type Signed<S extends Signature> = S extends string ? SignedPayload : Promise<SignedPayload>;
+
+/** `then` for a value that may or may not be a promise yet: stays synchronous when it is not. */
+function after<T, U>(value: T | Promise<T>, next: (value: T) => U): U | Promise<U> {
+  return value instanceof Promise ? value.then(next) : next(value);
+}
+
+function signed<S extends Signature>(
+  signer: PayloadSigner<S>,
+  body: Buffer,
+  contentType: string,
+): Signed<S> {
+  return after(signer.sign(body), (signature) => ({
     body,
     contentType,
-    signature: signer.sign(body),
+    signature,
     signatureScheme: signer.scheme,
     certificateFingerprint: signer.certificateFingerprint,
-  };
+  })) as Signed<S>;
 }
 
 /** Serialises once and signs those exact bytes (the envelope, when enveloped). */
-export function signJson(
-  signer: PayloadSigner,
+export function signJson<S extends Signature>(
+  signer: PayloadSigner<S>,
   representation: JsonRepresentation,
   value: unknown,
-): SignedPayload {
+): Signed<S> {
   const json = Buffer.from(JSON.stringify(value), 'utf8');
   return representation.form === 'pkcs7'
     ? signed(
@@ -80,11 +95,12 @@ export function signJson(
  * signature that travels on with the message to the Single Window), and the
  * detached CMS signature over the bytes sent, like every other response.
  */
-export function signXml(
-  signer: PayloadSigner,
-  xmlSigner: Ceb621Signer,
+export function signXml<S extends Signature>(
+  signer: PayloadSigner<S>,
+  xmlSigner: Ceb621Signer<S>,
   unsignedXml: string,
-): SignedPayload {
-  const declared = xmlSigner.declare(unsignedXml);
-  return signed(signer, Buffer.from(declared, 'utf8'), `${MEDIA.xml}; charset=utf-8`);
+): Signed<S> {
+  return after(xmlSigner.declare(unsignedXml), (declared) =>
+    signed(signer, Buffer.from(declared, 'utf8'), `${MEDIA.xml}; charset=utf-8`),
+  ) as Signed<S>;
 }

@@ -3,12 +3,16 @@ import {
   createPublicKey,
   generateKeyPairSync,
   randomBytes,
+  X509Certificate,
   type KeyObject,
 } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import forge from 'node-forge';
 import type { CryptoProfile } from '../crypto/crypto-profile';
+import type { KeySigner } from '../crypto/key-provider';
+import type { Pkcs11Config } from '../crypto/pkcs11/pkcs11-config';
+import { openPkcs11Signer, readPkcs11Certificate } from '../crypto/pkcs11/pkcs11-signer';
 import {
   generateSm2KeyPair,
   readSm2PrivateKeyPem,
@@ -22,6 +26,11 @@ export const SIGNING_KEY_FILE = 'key.pem';
 export const SIGNING_CERT_FILE = 'cert.pem';
 /** The gm profile's payload-signing key (SM2, PKCS#8), beside the RSA pair. */
 export const SM2_SIGNING_KEY_FILE = 'sm2-key.pem';
+/**
+ * KEY_PROVIDER=pkcs11: a CA-issued certificate of the token's disclosure key,
+ * when an operator puts one there (the self-signed one is in the token).
+ */
+export const TOKEN_CERT_FILE = 'token-cert.pem';
 
 export interface SigningMaterial {
   privateKey: KeyObject;
@@ -61,11 +70,78 @@ export function loadSigningMaterial({
     }
     generateDevelopmentMaterial(keysDir);
   }
-  return { ...readMaterial(dir), sm2: profile === 'gm' ? loadSm2Key(dir, env) : null };
+  return {
+    ...readMaterial(dir),
+    sm2: profile === 'gm' ? loadSm2SigningKey({ keysDir, env }) : null,
+  };
+}
+
+/** The disclosure key in the HSM (KEY_PROVIDER=pkcs11) and the certificate partners pin. */
+export interface TokenSigningMaterial {
+  signer: KeySigner;
+  certificatePem: string;
+}
+
+/**
+ * Opens the disclosure signing key in the token. Its certificate is
+ * KEYS_DIR/disclosure-signing/token-cert.pem when an operator put one there (a
+ * CA-issued certificate of the token's key), else the self-signed one the
+ * ceremony stored next to the key; a certificate of another key stops the start.
+ * The file key pair (key.pem, cert.pem) is neither read nor generated.
+ */
+export async function openTokenSigningMaterial({
+  keysDir,
+  pkcs11,
+}: {
+  keysDir: string;
+  pkcs11: Pkcs11Config;
+}): Promise<TokenSigningMaterial> {
+  const signer = await openPkcs11Signer(pkcs11, 'disclosure');
+  try {
+    const file = path.join(keysDir, SIGNING_DIR, TOKEN_CERT_FILE);
+    let certificatePem: string;
+    if (fs.existsSync(file)) {
+      certificatePem = fs.readFileSync(file, 'utf8');
+    } else {
+      const der = await readPkcs11Certificate(pkcs11, 'disclosure');
+      if (!der) {
+        throw new SigningKeyError(
+          `disclosure signing key "${pkcs11.keyLabels.disclosure}" has no certificate in the token: put one in KEYS_DIR/${SIGNING_DIR}/${TOKEN_CERT_FILE}`,
+        );
+      }
+      certificatePem = new X509Certificate(der).toString();
+    }
+    let certificateKey: Buffer;
+    try {
+      certificateKey = new X509Certificate(certificatePem).publicKey.export({
+        type: 'spki',
+        format: 'der',
+      });
+    } catch {
+      throw new SigningKeyError('disclosure signing certificate cannot be read (PEM expected)');
+    }
+    const tokenKey = signer.publicKey.export({ type: 'spki', format: 'der' });
+    if (signer.algorithm !== 'rsa-pkcs1-sha256' || !certificateKey.equals(tokenKey)) {
+      throw new SigningKeyError(
+        'disclosure signing certificate does not match the signing key in the token',
+      );
+    }
+    return { signer, certificatePem };
+  } catch (error) {
+    await signer.close();
+    throw error;
+  }
 }
 
 /** The SM2 payload-signing key: generated outside production (written once), required in it. */
-function loadSm2Key(dir: string, env: 'development' | 'test' | 'production'): Sm2KeyPair {
+export function loadSm2SigningKey({
+  keysDir,
+  env,
+}: {
+  keysDir: string;
+  env: 'development' | 'test' | 'production';
+}): Sm2KeyPair {
+  const dir = path.join(keysDir, SIGNING_DIR);
   const file = path.join(dir, SM2_SIGNING_KEY_FILE);
   if (!fs.existsSync(file)) {
     if (env === 'production') {
@@ -73,6 +149,8 @@ function loadSm2Key(dir: string, env: 'development' | 'test' | 'production'): Sm
         `disclosure SM2 signing key missing: put ${SIGNING_DIR}/${SM2_SIGNING_KEY_FILE} in KEYS_DIR (CRYPTO_PROFILE=gm)`,
       );
     }
+    // Under KEY_PROVIDER=pkcs11 no RSA file pair made the folder.
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeOnce(file, sm2PrivateKeyPem(generateSm2KeyPair()));
   }
   try {

@@ -2,7 +2,13 @@ import * as pkcs11js from 'pkcs11js';
 import { sha256DigestInfo, type KeySigner, type SignatureAlgorithm } from '../key-provider';
 import type { Pkcs11Config, Pkcs11KeyPurpose } from './pkcs11-config';
 import { operationFailed } from './pkcs11-errors';
-import { CKM_EDDSA, findKeyPair, requireNonExtractable, type TokenKeyPair } from './pkcs11-keys';
+import {
+  CKM_EDDSA,
+  findKeyPair,
+  readCertificate,
+  requireNonExtractable,
+  type TokenKeyPair,
+} from './pkcs11-keys';
 import { openPkcs11Token, type Pkcs11Token } from './pkcs11-token';
 
 /** Signature sizes bound the output buffer: RSA one modulus, Ed25519 64 bytes (RFC 8032 5.1.6). */
@@ -66,5 +72,22 @@ export async function openPkcs11Signer(
   } catch (error) {
     await token.close();
     throw error;
+  }
+}
+
+/**
+ * The certificate stored next to a signing key (the ceremony's self-signed
+ * one, or a CA-issued one an operator put there), DER; null when none is.
+ */
+export async function readPkcs11Certificate(
+  config: Pkcs11Config,
+  purpose: Exclude<Pkcs11KeyPurpose, 'master'>,
+  environment: NodeJS.ProcessEnv = process.env,
+): Promise<Buffer | null> {
+  const token = openPkcs11Token(config, environment);
+  try {
+    return await token.run((context) => readCertificate(context, config.keyLabels[purpose]));
+  } finally {
+    await token.close();
   }
 }
