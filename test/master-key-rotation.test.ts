@@ -321,7 +321,10 @@ describe('master-key rotation in a PKCS#11 token (SoftHSM2)', () => {
   let hsm: SoftHsmToken;
   beforeAll(async () => {
     hsm = await createSoftHsmToken('rotation-test');
-    await generateTokenKey(hsm.config, 'master');
+    // As at the ceremony: with KEY_PROVIDER=pkcs11 the app signs in the token too.
+    for (const key of ['master', 'checkpoint', 'disclosure'] as const) {
+      await generateTokenKey(hsm.config, key);
+    }
   });
   afterAll(() => hsm?.remove());
 
