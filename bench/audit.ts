@@ -20,7 +20,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { sign } from 'node:crypto';
 import type { mongo } from 'mongoose';
 import { createAccessLog } from '../src/audit/access-log';
 import {
@@ -317,12 +316,13 @@ async function appendLedger(
     kind,
     ...position,
     at: new Date(),
-    keyId: keys.checkpointKeyId,
+    keyId: keys.checkpointSigner.keyId,
   };
-  const signature = sign(null, checkpointPayload(body), keys.checkpointPrivateKey);
+  // The writer's own signer: a file key, an SM2 key under gm, or the token's key under pkcs11.
+  const signature = await keys.checkpointSigner.sign(checkpointPayload(body));
   await store.insertCheckpoint({
     ...body,
-    alg: 'Ed25519',
+    alg: keys.checkpointSigner.alg,
     signature: signature.toString('base64'),
   });
 }

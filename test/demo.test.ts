@@ -11,7 +11,7 @@ import { startDemo, type RunningDemo } from '../scripts/demo-service';
 import { connectDatabase } from '../src/db/connection';
 import { auth } from './helpers/auth';
 import { expectNothingStoredInPlaintext } from './helpers/plaintext-scan';
-import { ADMIN_KEY, createTestApp, freshDatabaseName } from './helpers/test-app';
+import { ADMIN_KEY, createTestApp, freshDatabaseName, keySettingsOfRun } from './helpers/test-app';
 
 /**
  * `npm run demo` as a newcomer meets it: the service started on a database of
@@ -32,7 +32,8 @@ const environment = () => ({
   NODE_ENV: 'development',
   ADMIN_API_KEY: ADMIN_KEY,
   DATA_DIR: dataDir,
-  KEYS_DIR: process.env.KEYS_DIR,
+  // The run's keys: under `npm run test:hsm` the demo signs and unwraps in the token too.
+  ...keySettingsOfRun(),
   LOG_LEVEL: 'silent',
 });
 

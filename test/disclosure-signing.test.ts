@@ -4,10 +4,12 @@ import { checkPartnerCertificate } from '../src/clients/partner-certificate';
 import { createPayloadSigner, envelopeFor } from '../src/disclosure/payload-crypto';
 import {
   loadSigningMaterial,
+  loadSm2SigningKey,
   SIGNING_CERT_FILE,
   SIGNING_DIR,
   SIGNING_KEY_FILE,
   SigningKeyError,
+  SM2_SIGNING_KEY_FILE,
 } from '../src/disclosure/signing-key';
 import {
   decryptEnveloped,
@@ -33,6 +35,21 @@ describe('signing key material', () => {
       SIGNING_KEY_FILE,
     ]);
     expect(fs.statSync(path.join(keysDir, SIGNING_DIR, SIGNING_KEY_FILE)).mode & 0o077).toBe(0);
+  });
+
+  it('when the folder holds only the SM2 key (left by a gm start with the keys in a token), then the RSA pair is still generated', () => {
+    const other = scratchDir();
+    try {
+      loadSm2SigningKey({ keysDir: other, env: 'development' });
+      const material = loadSigningMaterial({ keysDir: other, env: 'development', profile: 'gm' });
+      expect(material.privateKey.asymmetricKeyType).toBe('rsa');
+      expect(material.sm2).not.toBeNull();
+      expect(fs.readdirSync(path.join(other, SIGNING_DIR)).sort()).toEqual(
+        [SIGNING_CERT_FILE, SIGNING_KEY_FILE, SM2_SIGNING_KEY_FILE].sort(),
+      );
+    } finally {
+      fs.rmSync(other, { recursive: true, force: true });
+    }
   });
 
   it('when KEYS_DIR has none in production, then it refuses to start', () => {

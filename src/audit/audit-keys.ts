@@ -71,12 +71,6 @@ export interface AuditKeys {
    */
   eventMacAlgorithm: MacAlgorithm;
   /**
-   * The file Ed25519 key, for tools that sign by hand (bench/audit.ts). Reading
-   * it under KEY_PROVIDER=pkcs11 throws: that key is in the token, and
-   * `checkpointSigner` signs with it.
-   */
-  readonly checkpointPrivateKey: KeyObject;
-  /**
    * Public half of the Ed25519 key signing checkpoints under the intl profile
    * (the token's under KEY_PROVIDER=pkcs11, else the file's); used for nothing else.
    */
@@ -157,14 +151,6 @@ export function loadAuditKeys(
     subjectRefKeyId: `sr-${createHmac('sha256', hmacBytes).update('audit-subject-ref-key-id').digest('hex').slice(0, 16)}`,
     eventMacKey: createSecretKey(macBytes),
     eventMacAlgorithm: macOf(profile),
-    get checkpointPrivateKey(): KeyObject {
-      if (tokenCheckpoint || !fileEd25519) {
-        throw new AuditKeyError(
-          'the checkpoint private key is in the token: sign with checkpointSigner',
-        );
-      }
-      return fileEd25519.privateKey;
-    },
     checkpointPublicKey: ed25519.publicKey,
     checkpointKeyId: ed25519.keyId,
     checkpointSigner: profile === 'gm' && sm2 ? sm2 : ed25519,

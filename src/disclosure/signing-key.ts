@@ -164,12 +164,19 @@ export function loadSm2SigningKey({
 
 /** Writes through a temporary file hard-linked into place: two starting processes read one key. */
 function writeOnce(file: string, content: string): void {
+  linkOnce(file, content, 0o600);
+}
+
+/** writeOnce's work; false when another process's file was there first. */
+function linkOnce(file: string, content: string, mode: number): boolean {
   const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  fs.writeFileSync(temporary, content, { mode: 0o600, flag: 'wx' });
+  fs.writeFileSync(temporary, content, { mode, flag: 'wx' });
   try {
     fs.linkSync(temporary, file);
+    return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return false;
   } finally {
     fs.rmSync(temporary, { force: true });
   }
@@ -216,6 +223,15 @@ function generateDevelopmentMaterial(keysDir: string): void {
     publicKey.export({ type: 'spki', format: 'pem' }) as string,
   );
 
+  const dir = path.join(keysDir, SIGNING_DIR);
+  if (fs.existsSync(dir)) {
+    // The folder may hold only the SM2 key (a gm start with the RSA key in a token):
+    // the certificate goes in first, the key last, since the key's presence is what
+    // says the pair is complete; whoever links the certificate first owns the pair.
+    if (!linkOnce(path.join(dir, SIGNING_CERT_FILE), certificatePem, 0o644)) return;
+    writeOnce(path.join(dir, SIGNING_KEY_FILE), keyPem);
+    return;
+  }
   const staging = fs.mkdtempSync(path.join(keysDir, `.${SIGNING_DIR}-`));
   fs.writeFileSync(path.join(staging, SIGNING_KEY_FILE), keyPem, { mode: 0o600 });
   fs.writeFileSync(path.join(staging, SIGNING_CERT_FILE), certificatePem, { mode: 0o644 });

@@ -64,7 +64,7 @@ const KEY_SETTINGS = [
   'PKCS11_PIN_FILE',
 ] as const;
 
-function keySettingsOfRun(): Record<string, string> {
+export function keySettingsOfRun(): Record<string, string> {
   return Object.fromEntries(
     KEY_SETTINGS.flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : [])),
   );
