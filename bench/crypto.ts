@@ -110,6 +110,7 @@ function memoryKeyringStore(): KeyringStore {
     list: async () => entries.map((entry) => ({ ...entry })),
     insert: async (entry) => (entries.push({ ...entry }), true),
     markRetiring: async () => undefined,
+    activate: async () => undefined,
     retire: async () => undefined,
     status: async () => 'active',
     ensureIndexes: async () => undefined,

@@ -11,6 +11,7 @@ import { createDisclosureModule } from './disclosure/disclosure-module';
 import { createReceiptsStore } from './disclosure/receipts-store';
 import { createCryptoModule } from './crypto/crypto-module';
 import type { FieldCipher } from './crypto/field-cipher-types';
+import { createProfileMoveRunner, type ProfileMoveRunner } from './crypto/profile-move-runner';
 import { pingDatabase } from './db/connection';
 import type { EmbeddedDatabaseState } from './db/embedded-database';
 import { errorHandler, notFoundHandler } from './http/error-handler';
@@ -78,6 +79,8 @@ export interface BuiltApp {
     pending(): Promise<number>;
     run(options: MigrationOptions): Promise<MigrationReport>;
   };
+  /** Moves stored fields and blind indexes to CRYPTO_PROFILE (`npm run keys -- move-profile`). */
+  profileMove: ProfileMoveRunner;
   /** The overdue check of privacy requests, run at a chosen time (tests). */
   privacyRequests: { checkOverdue(now: Date): Promise<OverdueCheck> };
   /** One pass of the retention job (the CLI, tests): see docs/privacy-lifecycle.md. */
@@ -100,6 +103,7 @@ export function createApp(deps: AppDeps): BuiltApp {
     identityDirectory: capabilities.identityDirectory,
     orderLifecycle: capabilities.orderLifecycle,
     quotaMigration: capabilities.quotaMigration,
+    profileMove: capabilities.profileMove,
     privacyRequests: capabilities.privacyRequests,
     retention: capabilities.retention,
     async start() {
@@ -201,6 +205,12 @@ function createCapabilities({ config, connection, logger, clock, maintenance }: 
         options,
       ),
   };
+  const profileMove = createProfileMoveRunner({
+    ...crypto,
+    accessLog,
+    sources: [...identities.sealedSources, ...quota.sealedSources],
+    profile: config.cryptoProfile,
+  });
   // Identities from before person keys would each still count against their own ledger.
   const personKeys: Module = {
     routes: [],
@@ -249,6 +259,7 @@ function createCapabilities({ config, connection, logger, clock, maintenance }: 
     identityDirectory,
     orderLifecycle: quota.lifecycle,
     quotaMigration,
+    profileMove,
     privacyRequests,
     retention,
   };

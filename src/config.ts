@@ -44,6 +44,11 @@ export interface Config {
   auditRefusalWindowMs: number;
   /** How long an unwrapped data key may stay in memory (0: not cached). */
   dataKeyCacheMs: number;
+  /**
+   * How often a running instance reloads the keyring (0: never), so a
+   * blind-index version added by `keys move-profile` reaches every instance.
+   */
+  keyringRefreshMs: number;
   /** Identity verification (name + id number) through a licensed provider. */
   idv: {
     provider: 'simulator' | 'disabled';
@@ -158,6 +163,7 @@ const schema = Joi.object({
     ),
   AUDIT_REFUSAL_WINDOW_MS: Joi.number().integer().min(100).max(3600000).default(60000),
   DATA_KEY_CACHE_MS: Joi.number().integer().min(0).max(60000).default(2000),
+  KEYRING_REFRESH_MS: Joi.number().integer().min(0).max(3600000).default(30000),
   IDV_PROVIDER: Joi.string()
     .valid('simulator', 'disabled')
     // Never the simulator by default in production: it would call everyone VERIFIED.
@@ -266,6 +272,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     auditStreamStaleMs: value.AUDIT_STREAM_STALE_MS,
     auditRefusalWindowMs: value.AUDIT_REFUSAL_WINDOW_MS,
     dataKeyCacheMs: value.DATA_KEY_CACHE_MS,
+    keyringRefreshMs: value.KEYRING_REFRESH_MS,
     idv: {
       provider: value.IDV_PROVIDER,
       timeoutMs: value.IDV_TIMEOUT_MS,

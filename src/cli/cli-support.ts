@@ -15,6 +15,37 @@ export function positiveInteger(value: string): number {
   return number;
 }
 
+export function nonNegativeInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0)
+    throw new InvalidArgumentError('must be a whole number, 0 or more');
+  return number;
+}
+
+/**
+ * Ctrl-C (or SIGTERM) during a resumable job: says `message` and makes
+ * `checkpoint()` throw at the job's next step, so it stops between steps;
+ * `dispose()` when the job ends.
+ */
+export function stopOnInterrupt(message: string): { checkpoint(): void; dispose(): void } {
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    say(`\ninterrupt: ${message}`);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    checkpoint() {
+      if (interrupted) throw new Error('interrupted');
+    },
+    dispose() {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    },
+  };
+}
+
 export function say(line: string): void {
   process.stdout.write(`${line}\n`);
 }

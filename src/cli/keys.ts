@@ -20,13 +20,22 @@ import {
   type TokenKeyReport,
 } from '../crypto/pkcs11/pkcs11-ceremony';
 import { createLogger } from '../logger';
-import { positiveInteger, runProgram, say, withDatabase } from './cli-support';
+import { moveProfile, type MoveProfileOptions } from './keys-move-profile';
+import {
+  nonNegativeInteger,
+  positiveInteger,
+  runProgram,
+  say,
+  stopOnInterrupt,
+  withDatabase,
+} from './cli-support';
 
 /**
  * Key management: `generate` writes a development master key pair,
  * `rotate` moves every data key to a new key-encryption key version,
  * `rotate-master` moves the keyring to a new master key version and destroys
- * the old one, `status` shows the keyring, `hsm-generate` / `hsm-status` are
+ * the old one, `move-profile` moves stored fields and blind indexes to the
+ * current CRYPTO_PROFILE, `status` shows the keyring, `hsm-generate` / `hsm-status` are
  * the HSM key ceremony (docs/key-management.md). Run with `npm run keys -- <command>`.
  */
 
@@ -43,13 +52,7 @@ async function rotate(
     const crypto = openCrypto(config, connection);
     await crypto.ensureIndexes();
     await crypto.start();
-    let interrupted = false;
-    const onSignal = () => {
-      interrupted = true;
-      say('\ninterrupt: stopping after this batch; run rotate again to resume');
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    const interrupt = stopOnInterrupt('stopping after this batch; run rotate again to resume');
     const bar = new SingleBar(
       { format: 're-wrapping data keys [{bar}] {percentage}% | {value}/{total}', hideCursor: true },
       Presets.shades_classic,
@@ -68,7 +71,7 @@ async function rotate(
           },
           onBatch({ done }) {
             if (options.progress) bar.update(done);
-            if (interrupted) throw new Error('interrupted');
+            interrupt.checkpoint();
           },
         },
       );
@@ -81,8 +84,7 @@ async function rotate(
       if (options.progress) bar.stop();
       throw error;
     } finally {
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
+      interrupt.dispose();
       await crypto.stop();
     }
   });
@@ -106,13 +108,9 @@ async function rotateMaster(config: Config, options: { progress: boolean }): Pro
     const store = createKeyringStore(connection);
     await store.ensureIndexes();
     const logger = createLogger(config.logLevel);
-    let interrupted = false;
-    const onSignal = () => {
-      interrupted = true;
-      say('\ninterrupt: stopping after this entry; run rotate-master again to resume');
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    const interrupt = stopOnInterrupt(
+      'stopping after this entry; run rotate-master again to resume',
+    );
     const bar = new SingleBar(
       {
         format: 're-wrapping keyring entries [{bar}] {percentage}% | {value}/{total}',
@@ -134,7 +132,7 @@ async function rotateMaster(config: Config, options: { progress: boolean }): Pro
           },
           onProgress({ done }) {
             if (options.progress) bar.update(done);
-            if (interrupted) throw new Error('interrupted');
+            interrupt.checkpoint();
           },
         },
       );
@@ -148,8 +146,7 @@ async function rotateMaster(config: Config, options: { progress: boolean }): Pro
       if (options.progress) bar.stop();
       throw error;
     } finally {
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
+      interrupt.dispose();
     }
   });
 }
@@ -278,6 +275,19 @@ export function buildProgram(): Command {
     )
     .option('--no-progress', 'no progress bar')
     .action((options: { progress: boolean }) => rotateMaster(loadConfig(), options));
+  program
+    .command('move-profile')
+    .description(
+      'After rotate: re-seal every stored field and re-key the blind indexes under CRYPTO_PROFILE, with the service running (resumable)',
+    )
+    .option('--batch-size <n>', 'records per batch', positiveInteger, 200)
+    .option(
+      '--settle-ms <ms>',
+      'wait after each keyring change so every instance sees it (default 2 x KEYRING_REFRESH_MS)',
+      nonNegativeInteger,
+    )
+    .option('--no-progress', 'no progress bar')
+    .action((options: MoveProfileOptions) => moveProfile(loadConfig(), options));
   program
     .command('status')
     .description('Show keyring versions and how many data keys a rotation has left')

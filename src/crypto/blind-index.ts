@@ -1,5 +1,7 @@
+import { timingSafeEqual } from 'node:crypto';
 import { macWith } from './cipher-suite';
-import type { BlindIndexPurpose, Keyring } from './keyring';
+import type { MacAlgorithm } from './crypto-profile';
+import type { BlindIndexPurpose, Keyring, VersionedKey } from './keyring';
 
 /**
  * Keyed blind indexes: HMAC-SHA-256 or HMAC-SM3 (the key version's recorded
@@ -7,12 +9,15 @@ import type { BlindIndexPurpose, Keyring } from './keyring';
  * and an index of one kind cannot be matched against another. The result is
  * `<key version>:<base64url>`; normalising is the caller's job (it is domain logic).
  *
- * Lookups compare one index, made with the newest key version of its purpose,
- * so blind-index keys are never rotated (a new version would miss every record
- * indexed with the old one): a database keeps the algorithm its keys were made
- * with, HMAC-SM3 only when they were created under CRYPTO_PROFILE=gm
- * (docs/cryptography.md).
+ * New indexes are made with the active key version of their purpose. The
+ * idNumber and name keys can move to a new version (and the profile's MAC):
+ * `npm run keys -- move-profile` adds it as pending (lookups try every live
+ * version), activates it, re-indexes every record and then retires the old
+ * one (docs/cryptography.md). The person key is never re-keyed.
  */
+/** The blind indexes a lookup finds records by; `person` is never re-keyed (see BlindIndex.person). */
+export type RekeyedIndex = 'idNumber' | 'name';
+
 export interface BlindIndex {
   idNumber(normalisedIdNumber: string): string;
   name(normalisedName: string): string;
@@ -23,18 +28,55 @@ export interface BlindIndex {
    * erasure, and it never changes for a person.
    */
   person(normalisedIdNumber: string): string;
+  /**
+   * The value's index under every live key version, newest first: what a
+   * lookup must try while a re-index (keys move-profile) is under way.
+   */
+  candidates(kind: RekeyedIndex, value: string): string[];
+  /**
+   * Whether `stored` is the value's index, computed with the key version
+   * `stored` names (constant time in the index); false for an unknown version.
+   */
+  matches(kind: RekeyedIndex, stored: string | null, value: string): boolean;
+  /** Whether `stored` was made with the version new indexes use. */
+  isCurrent(kind: RekeyedIndex, stored: string): boolean;
 }
 
+const purposeOf = (kind: RekeyedIndex | 'person'): BlindIndexPurpose => `blind-index:${kind}`;
+
+function requireValue(value: string): void {
+  if (typeof value !== 'string' || value.length === 0)
+    throw new TypeError('value must be a non-empty string');
+}
+
+const indexWith = ({ version, key, algorithm }: VersionedKey<MacAlgorithm>, value: string) =>
+  `${version}:${macWith(algorithm, key, value)}`;
+
 export function createBlindIndex(keyring: Keyring): BlindIndex {
-  const compute = (purpose: BlindIndexPurpose, value: string) => {
-    if (typeof value !== 'string' || value.length === 0)
-      throw new TypeError('value must be a non-empty string');
-    const { version, key, algorithm } = keyring.blindIndexKey(purpose);
-    return `${version}:${macWith(algorithm, key, value)}`;
+  const compute = (kind: RekeyedIndex | 'person', value: string) => {
+    requireValue(value);
+    return indexWith(keyring.blindIndexKey(purposeOf(kind)), value);
   };
   return {
-    idNumber: (value) => compute('blind-index:idNumber', value),
-    name: (value) => compute('blind-index:name', value),
-    person: (value) => compute('blind-index:person', value),
+    idNumber: (value) => compute('idNumber', value),
+    name: (value) => compute('name', value),
+    person: (value) => compute('person', value),
+    candidates(kind, value) {
+      requireValue(value);
+      return keyring.blindIndexKeys(purposeOf(kind)).map((key) => indexWith(key, value));
+    },
+    matches(kind, stored, value) {
+      requireValue(value);
+      if (stored === null) return false;
+      const version = Number(stored.slice(0, stored.indexOf(':')));
+      const key = keyring.blindIndexKeys(purposeOf(kind)).find((k) => k.version === version);
+      if (!key) return false;
+      const expected = Buffer.from(indexWith(key, value));
+      const given = Buffer.from(stored);
+      return expected.length === given.length && timingSafeEqual(expected, given);
+    },
+    isCurrent(kind, stored) {
+      return stored.startsWith(`${keyring.blindIndexKey(purposeOf(kind)).version}:`);
+    },
   };
 }

@@ -23,6 +23,8 @@ export interface CryptoConfig {
   env: 'development' | 'test' | 'production';
   keysDir: string;
   dataKeyCacheMs: number;
+  /** Reloads the keyring this often while running (0: never; see Config.keyringRefreshMs). */
+  keyringRefreshMs?: number;
   /** Algorithms of new keys and ciphertexts (default intl); stored data is read whatever it says. */
   cryptoProfile?: CryptoProfile;
   /** Where the master key lives (default file: KEYS_DIR). */
@@ -116,6 +118,7 @@ export function createCryptoModule(
   const subjectKeys = createSubjectKeyStore(connection);
   let master: MasterKeySet | null = null;
   const profile = config.cryptoProfile ?? 'intl';
+  let refresher: NodeJS.Timeout | null = null;
 
   async function openMasterKeys(): Promise<MasterKeySet> {
     if (config.keyProvider === 'pkcs11') {
@@ -170,12 +173,23 @@ export function createCryptoModule(
         },
         'keys loaded',
       );
+      if (config.keyringRefreshMs) {
+        // New key versions made by another process (a re-index's pending blind-index key).
+        refresher = setInterval(() => {
+          keyring.reload().catch((error: unknown) => {
+            logger.warn({ err: error }, 'keyring reload failed; the keys held stay in use');
+          });
+        }, config.keyringRefreshMs);
+        refresher.unref();
+      }
     },
     masterKeys: () => master,
     async isReady() {
       return keyring.isOpen();
     },
     async stop() {
+      if (refresher) clearInterval(refresher);
+      refresher = null;
       fieldCipher.clearCache();
       keyring.close();
       const held = master;

@@ -171,6 +171,34 @@ export function createFieldCipher(
     }
   }
 
+  async function encrypt(ref: FieldRef, plaintext: string | Buffer): Promise<EncryptedField> {
+    assertRef(ref);
+    const bytes = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext;
+    if (!Buffer.isBuffer(bytes)) throw new TypeError('plaintext must be a string or a Buffer');
+    const aad = fieldAad(ref, DATA_KEY_VERSION, fieldFormat);
+    let sealed: Sealed | null;
+    try {
+      sealed = await withDataKey(ref.subjectId, (dataKey) =>
+        sealWith(fieldAlgorithm, dataKey, bytes, aad),
+      );
+    } catch (error) {
+      // The stored data key would not unwrap: the same opaque failure as any decryption.
+      if (isInfrastructureFailure(error)) throw error;
+      throw new DecryptionFailed();
+    }
+    if (!sealed) throw new SubjectKeyUnavailable();
+    return encodeEnvelope({ format: fieldFormat, keyVersion: DATA_KEY_VERSION, sealed });
+  }
+
+  function isCurrent(ciphertext: EncryptedField): boolean {
+    try {
+      return decodeEnvelope(ciphertext, 'field').format === fieldFormat;
+    } catch {
+      // Not a field ciphertext: decrypt() gives the one opaque answer for it.
+      return false;
+    }
+  }
+
   return {
     async ensureSubjectKey(subjectId) {
       assertId(subjectId, 'subjectId');
@@ -208,24 +236,7 @@ export function createFieldCipher(
       }
     },
 
-    async encrypt(ref, plaintext) {
-      assertRef(ref);
-      const bytes = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext;
-      if (!Buffer.isBuffer(bytes)) throw new TypeError('plaintext must be a string or a Buffer');
-      const aad = fieldAad(ref, DATA_KEY_VERSION, fieldFormat);
-      let sealed: Sealed | null;
-      try {
-        sealed = await withDataKey(ref.subjectId, (dataKey) =>
-          sealWith(fieldAlgorithm, dataKey, bytes, aad),
-        );
-      } catch (error) {
-        // The stored data key would not unwrap: the same opaque failure as any decryption.
-        if (isInfrastructureFailure(error)) throw error;
-        throw new DecryptionFailed();
-      }
-      if (!sealed) throw new SubjectKeyUnavailable();
-      return encodeEnvelope({ format: fieldFormat, keyVersion: DATA_KEY_VERSION, sealed });
-    },
+    encrypt,
 
     decrypt,
 
@@ -236,6 +247,18 @@ export function createFieldCipher(
         return bytes.toString('utf8');
       } finally {
         wipe(bytes);
+      }
+    },
+
+    isCurrent,
+
+    async reencrypt(ref, ciphertext) {
+      if (isCurrent(ciphertext)) return null;
+      const plaintext = await decrypt(ref, ciphertext);
+      try {
+        return await encrypt(ref, plaintext);
+      } finally {
+        wipe(plaintext);
       }
     },
 

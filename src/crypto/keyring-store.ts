@@ -15,11 +15,13 @@ export const KEY_PURPOSES = [
 export type KeyPurpose = (typeof KEY_PURPOSES)[number];
 
 /**
+ * pending: known to every instance but not yet used for writing (a new
+ * blind-index version: lookups try it before any record carries it);
  * active: in use (for KEKs the highest active version wraps new data keys);
  * retiring: a newer version exists and a rotation is moving data keys off it;
  * retired: no data key uses it and its wrapped material is gone.
  */
-export const KEY_STATUSES = ['active', 'retiring', 'retired'] as const;
+export const KEY_STATUSES = ['pending', 'active', 'retiring', 'retired'] as const;
 export type KeyStatus = (typeof KEY_STATUSES)[number];
 
 /** One symmetric key of the hierarchy as stored: wrapped by the master public key. */
@@ -47,6 +49,8 @@ export interface KeyringStore {
   insert(entry: KeyringEntry): Promise<boolean>;
   /** Moves a version to `retiring` unless it is retired already. */
   markRetiring(purpose: KeyPurpose, version: number): Promise<void>;
+  /** Moves a `pending` version to `active`. */
+  activate(purpose: KeyPurpose, version: number): Promise<void>;
   /** Marks a version retired and deletes its wrapped material for good. */
   retire(purpose: KeyPurpose, version: number, at: Date): Promise<void>;
   status(purpose: KeyPurpose, version: number): Promise<KeyStatus | null>;
@@ -122,6 +126,12 @@ export function createKeyringStore(connection: Connection): KeyringStore & Keyri
       await model.updateOne(
         { purpose, version, status: 'active' },
         { $set: { status: 'retiring' } },
+      );
+    },
+    async activate(purpose, version) {
+      await model.updateOne(
+        { purpose, version, status: 'pending' },
+        { $set: { status: 'active' } },
       );
     },
     async retire(purpose, version, at) {

@@ -71,7 +71,21 @@ export interface Keyring {
   currentKek(): VersionedKey<CipherAlgorithm>;
   /** A KEK by version; reloads once for a version not seen yet; null when unknown or retired. */
   kek(version: number): Promise<VersionedKey<CipherAlgorithm> | null>;
+  /** The version new indexes are made with: the highest active one. */
   blindIndexKey(purpose: BlindIndexPurpose): VersionedKey<MacAlgorithm>;
+  /** Every live version of a blind-index key (pending, active, retiring), newest first: lookups try each. */
+  blindIndexKeys(purpose: BlindIndexPurpose): VersionedKey<MacAlgorithm>[];
+  /**
+   * Adds version max+1 of a blind-index key as `pending`, with the profile's
+   * MAC (docs/cryptography.md, "Moving stored data"), or answers the pending
+   * one an earlier run added; `activateBlindIndexKey` then makes it the one
+   * new indexes use.
+   */
+  addBlindIndexVersion(purpose: BlindIndexPurpose): Promise<number>;
+  /** Makes a pending version active and every older live version retiring. */
+  activateBlindIndexKey(purpose: BlindIndexPurpose, version: number): Promise<void>;
+  /** Retires every version below the active one (no stored index names them any more). */
+  retireOlderBlindIndexKeys(purpose: BlindIndexPurpose): Promise<number[]>;
   /** The key that seals legal holds (and only them): the newest version. */
   retentionKey(): VersionedKey;
   /** A legal-retention key by version; null when unknown or retired. */
@@ -168,6 +182,7 @@ export function createKeyring(
     purpose: KeyPurpose,
     version: number,
     set: MasterKeySet,
+    status: 'active' | 'pending' = 'active',
   ): Promise<boolean> {
     // A rotation in another process may have made a newer master key version: wrap with it.
     await set.refresh();
@@ -176,7 +191,7 @@ export function createKeyring(
     const inserted = await store.insert({
       purpose,
       version,
-      status: 'active',
+      status,
       algorithm: algorithmFor(purpose, profile),
       wrapped: current.wrap(key).toString('base64'),
       masterKeyFingerprint: current.fingerprint,
@@ -194,7 +209,8 @@ export function createKeyring(
   }
 
   function newest<A extends KeyAlgorithm>(purpose: KeyPurpose): VersionedKey<A> {
-    const live = liveVersions(purpose);
+    // A pending version is for lookups only until it is activated.
+    const live = liveVersions(purpose).filter((entry) => entry.status !== 'pending');
     const chosen = [...live].reverse().find((entry) => entry.status === 'active') ?? live.at(-1);
     const key = chosen ? keys.get(slot(purpose, chosen.version)) : undefined;
     if (!chosen || !key) throw new ServiceUnavailable('The keys are not loaded yet.');
@@ -246,6 +262,55 @@ export function createKeyring(
     blindIndexKey(purpose) {
       requireOpen();
       return newest<MacAlgorithm>(purpose);
+    },
+
+    blindIndexKeys(purpose) {
+      requireOpen();
+      return liveVersions(purpose)
+        .reverse()
+        .flatMap((entry) => {
+          const key = keys.get(slot(purpose, entry.version));
+          return key
+            ? [{ version: entry.version, key, algorithm: algorithmOf(entry) as MacAlgorithm }]
+            : [];
+        });
+    },
+
+    async addBlindIndexVersion(purpose) {
+      const current = requireOpen();
+      await load(current);
+      // Resuming: the pending version an earlier run added (with this profile's MAC) is the one.
+      const pending = liveVersions(purpose).find(
+        (entry) =>
+          entry.status === 'pending' && algorithmOf(entry) === algorithmFor(purpose, profile),
+      );
+      if (pending) return pending.version;
+      const version =
+        1 + Math.max(0, ...entries.filter((e) => e.purpose === purpose).map((e) => e.version));
+      if (!(await createEntry(purpose, version, current, 'pending'))) {
+        throw new KeyringError(`another process created ${purpose} v${version}; run again`);
+      }
+      await load(current);
+      return version;
+    },
+
+    async activateBlindIndexKey(purpose, version) {
+      const current = requireOpen();
+      await store.activate(purpose, version);
+      for (const entry of liveVersions(purpose)) {
+        if (entry.version < version) await store.markRetiring(purpose, entry.version);
+      }
+      await load(current);
+    },
+
+    async retireOlderBlindIndexKeys(purpose) {
+      const current = requireOpen();
+      await load(current);
+      const active = newest(purpose).version;
+      const older = liveVersions(purpose).filter((entry) => entry.version < active);
+      for (const entry of older) await store.retire(purpose, entry.version, new Date());
+      await load(current);
+      return older.map((entry) => entry.version);
     },
 
     retentionKey() {

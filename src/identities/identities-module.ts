@@ -1,4 +1,6 @@
 import type { Connection } from 'mongoose';
+import type { SealedRecordSource } from '../crypto/stored-data-move';
+import { createSealedIdentitiesSource, createSealedPhotosSource } from './sealed-identities-store';
 import type { AccessLog } from '../audit/audit-types';
 import type { Config } from '../config';
 import type { CryptoModule } from '../crypto/crypto-module';
@@ -27,6 +29,8 @@ export interface IdentitiesModule {
   service: IdentitiesService;
   /** The one port checkout and disclosure need. */
   directory: IdentityDirectory;
+  /** What the profile move re-seals and re-indexes (src/crypto/profile-move.ts). */
+  sealedSources: SealedRecordSource[];
   /** Person keys for identities registered before they existed (`npm run quota:migrate`). */
   personRefs: PersonRefBackfill;
   /** The identity ids of one person, for the access log's search by person. */
@@ -122,6 +126,7 @@ export function createIdentitiesModule(
       blindIndex: crypto.blindIndex,
       accessLog,
     }),
+    sealedSources: [createSealedIdentitiesSource(connection), createSealedPhotosSource(connection)],
     personDirectory: createPersonDirectory({
       identitiesStore: store,
       blindIndex: crypto.blindIndex,

@@ -121,10 +121,17 @@ function toRecord(document: IdentityRecord): IdentityRecord {
 /** `null` also matches a record without the field (written before it existed). */
 const WITHOUT_PERSON_REF = { status: 'ACTIVE' as const, personRef: null };
 
+/** The two collections' models, shared with the profile move's store (sealed-identities-store.ts). */
+export function identityModels(connection: Connection) {
+  return {
+    identities: modelOf<IdentityDocument>(connection, 'Identity', identitySchema),
+    photos: modelOf(connection, 'IdentityPhoto', photoSchema),
+  };
+}
+
 /** Long only as a list: one short method per query, each a single driver call. */
 export function createIdentitiesStore(connection: Connection): IdentitiesStore {
-  const identities = modelOf<IdentityDocument>(connection, 'Identity', identitySchema);
-  const photos = modelOf(connection, 'IdentityPhoto', photoSchema);
+  const { identities, photos } = identityModels(connection);
   return {
     async insert(record) {
       return insertUnique(() => identities.create({ ...record, _id: record.id }));
@@ -133,9 +140,9 @@ export function createIdentitiesStore(connection: Connection): IdentitiesStore {
       const found = await findById<IdentityRecord>(identities, id);
       return found ? toRecord(found) : null;
     },
-    async findActiveByUserAndIndex(userId, idNumberIndex) {
+    async findActiveByUserAndIndex(userId, idNumberIndexes) {
       const found = await identities
-        .findOne({ userId, idNumberIndex, status: 'ACTIVE' })
+        .findOne({ userId, idNumberIndex: { $in: idNumberIndexes }, status: 'ACTIVE' })
         .lean<IdentityRecord>();
       return found ? toRecord(found) : null;
     },

@@ -78,7 +78,11 @@ export interface PhotoRecord {
 export interface IdentitiesStore {
   insert(record: IdentityRecord): Promise<'inserted' | 'duplicate'>;
   findById(id: string): Promise<IdentityRecord | null>;
-  findActiveByUserAndIndex(userId: string, idNumberIndex: string): Promise<IdentityRecord | null>;
+  /** The user's active registration whose id number index is one of `idNumberIndexes` (one per live key version). */
+  findActiveByUserAndIndex(
+    userId: string,
+    idNumberIndexes: string[],
+  ): Promise<IdentityRecord | null>;
   /** Replaces encrypted fields of an active identity; false when it is gone. */
   updateFields(id: string, changes: IdentityFieldChanges, at: Date): Promise<boolean>;
   /** Removes the record outright (only to undo a create whose audit event could not be written). */

@@ -13,7 +13,7 @@ import { CORRECTABLE_FIELDS, type CorrectableField, type IdentityField } from '.
 export type IdentityPlaintext = Record<IdentityField, string>;
 
 /** Where one of an identity's fields lives; bound into its ciphertext, so it cannot be moved. */
-function fieldRef(identityId: string, field: IdentityField): FieldRef {
+export function fieldRef(identityId: string, field: IdentityField): FieldRef {
   return { subjectId: identityId, collection: IDENTITIES_COLLECTION, recordId: identityId, field };
 }
 

@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { BlindIndex } from '../crypto/blind-index';
 import type { FieldCipher } from '../crypto/field-cipher-types';
 import { DecryptionFailed, NotFound } from '../errors';
@@ -8,11 +7,6 @@ import type { BuyerIdentity, IdentityDirectory } from './identity-directory';
 import { parseIdNumber } from './identity-number';
 import { isReadable } from './identity-use-case-deps';
 import { nameProblem, normaliseName } from './personal-fields';
-
-function sameIndex(a: string | null, b: string): boolean {
-  if (a === null || a.length !== b.length) return false;
-  return timingSafeEqual(Buffer.from(a), Buffer.from(b));
-}
 
 function toBuyer(record: IdentityRecord): BuyerIdentity {
   return {
@@ -37,8 +31,8 @@ function isPayer(
   const name = normaliseName(payer.name);
   if (!parsed.ok || nameProblem(name)) return false;
   // Both are checked (no short cut), so timing does not tell which one differed.
-  const idMatches = sameIndex(record.idNumberIndex, blindIndex.idNumber(parsed.id.value));
-  const nameMatches = sameIndex(record.nameIndex, blindIndex.name(name));
+  const idMatches = blindIndex.matches('idNumber', record.idNumberIndex, parsed.id.value);
+  const nameMatches = blindIndex.matches('name', record.nameIndex, name);
   return idMatches && nameMatches;
 }
 

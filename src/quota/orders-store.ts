@@ -1,4 +1,4 @@
-import { Schema, type Connection } from 'mongoose';
+import { Schema, type Connection, type Model } from 'mongoose';
 import { insertUnique } from '../db/duplicate-key';
 import {
   ANONYMISED,
@@ -14,7 +14,8 @@ import { ensureModelIndexes } from '../db/indexes';
  * (`order_parcels`), all keyed by `_id: orderNo` and written by insert only: a unique `_id` makes "first of this order
  * number" atomic on every engine, and the check is the `_id` index's own.
  * An order's changing status lives in the buyer's ledger, so the
- * order record never needs an update.
+ * order record is updated only to anonymise it and to re-seal its fields
+ * when the crypto profile moves (sealed-orders-store.ts).
  */
 
 type OrderDocument = Omit<OrderRecord, 'orderNo'> & { _id: string };
@@ -104,8 +105,16 @@ function toHold({ _id, ...rest }: HoldDocument): HoldRecord {
   };
 }
 
+/** The orders model, shared with the profile move's source (sealed-orders-store.ts). */
+export function ordersModel(connection: Connection) {
+  return (
+    (connection.models.CheckoutOrder as Model<OrderDocument> | undefined) ??
+    connection.model<OrderDocument>('CheckoutOrder', orderSchema)
+  );
+}
+
 export function createOrdersStore(connection: Connection): OrdersStore {
-  const orders = connection.model<OrderDocument>('CheckoutOrder', orderSchema);
+  const orders = ordersModel(connection);
   const holds = connection.model<HoldDocument>('CheckoutHold', holdSchema);
   const parcels = connection.model<ParcelDocument>('OrderParcel', parcelSchema);
 

@@ -1,4 +1,6 @@
 import type { Connection } from 'mongoose';
+import type { SealedRecordSource } from '../crypto/stored-data-move';
+import { createSealedOrdersSource } from './sealed-orders-store';
 import type { AccessLog } from '../audit/audit-types';
 import type { Config } from '../config';
 import type { FieldCipher } from '../crypto/field-cipher-types';
@@ -24,6 +26,8 @@ export interface QuotaModule {
   lifecycle: OrderLifecycleService;
   /** Moves a registration's own ledgers onto its person's (the person-key migration). */
   ledgerMover: LedgerMover;
+  /** What the profile move re-seals (src/crypto/profile-move.ts). */
+  sealedSources: SealedRecordSource[];
   ensureIndexes(): Promise<void>;
   /** Starts the reservation sweeper. */
   start(): void;
@@ -90,6 +94,7 @@ export function createQuotaModule(
     routes: quotaRoutes({ checkout, lifecycle, quota, policy }),
     lifecycle,
     ledgerMover: createLedgerMover({ ledger, ledgerStore, ordersStore }),
+    sealedSources: [createSealedOrdersSource(deps.connection)],
     async ensureIndexes() {
       await ledgerStore.ensureIndexes();
       await ordersStore.ensureIndexes();

@@ -302,6 +302,11 @@ function createFakeFieldCipher(): FieldCipher {
     async decryptText(ref, ciphertext) {
       return (await decrypt(ref, ciphertext)).toString('utf8');
     },
+    isCurrent: () => true,
+    async reencrypt(ref, ciphertext) {
+      await decrypt(ref, ciphertext);
+      return null;
+    },
     async destroySubjectKey(subjectId) {
       destroyed.add(subjectId);
     },

@@ -1,0 +1,116 @@
+import type { BlindIndex, RekeyedIndex } from './blind-index';
+import { cipherOf, macOf, type CryptoProfile } from './crypto-profile';
+import type { FieldCipher } from './field-cipher-types';
+import type { Keyring } from './keyring';
+import {
+  moveStoredData,
+  type MoveOptions,
+  type SealedRecordSource,
+  type SourceReport,
+} from './stored-data-move';
+
+/**
+ * `npm run keys -- move-profile`: after `keys:rotate` moved the KEKs, moves
+ * what is stored to the current profile without downtime.
+ *
+ * 1. A new idNumber and name blind-index key version with the profile's MAC,
+ *    added as pending: every instance reloads its keyring within
+ *    KEYRING_REFRESH_MS and from then on looks records up under both versions.
+ * 2. After `settleMs`, the new version is activated: new indexes use it.
+ * 3. After `settleMs` again, every record is re-sealed and re-indexed
+ *    (compare-and-set per record; an access event before each read).
+ * 4. A check pass counts what is left; when nothing is, the old blind-index
+ *    versions are retired. Otherwise run again (it resumes).
+ *
+ * The person key (quota ledger) is not moved: docs/cryptography.md says why.
+ */
+
+const REKEYED: readonly RekeyedIndex[] = ['idNumber', 'name'];
+
+export type ProfileMoveStep =
+  | { step: 'blind-index-pending'; purpose: string; version: number; algorithm: string }
+  | { step: 'blind-index-activated'; purpose: string; version: number }
+  | { step: 'settling'; ms: number }
+  | { step: 'pass-done'; reports: SourceReport[] }
+  | { step: 'check-done'; left: number }
+  | { step: 'blind-index-retired'; purpose: string; versions: number[] };
+
+export interface ProfileMoveReport {
+  profile: CryptoProfile;
+  reports: SourceReport[];
+  /** Records still not in the profile's form after the pass (0: the move is complete). */
+  left: number;
+  retired: Record<string, number[]>;
+}
+
+export class ProfileMoveError extends Error {}
+
+export interface ProfileMoveDeps {
+  keyring: Keyring;
+  fieldCipher: FieldCipher;
+  blindIndex: BlindIndex;
+  sources: SealedRecordSource[];
+  profile: CryptoProfile;
+  sleep(ms: number): Promise<void>;
+}
+
+export interface ProfileMoveOptions extends Omit<MoveOptions, 'checkOnly'> {
+  /** How long every instance needs to see a keyring change (2 × KEYRING_REFRESH_MS). */
+  settleMs: number;
+  onStep?(step: ProfileMoveStep): void;
+}
+
+/** Steps 1 and 2: the blind-index keys of the profile, pending then active. */
+async function moveBlindIndexKeys(
+  deps: ProfileMoveDeps,
+  options: ProfileMoveOptions,
+): Promise<void> {
+  const mac = macOf(deps.profile);
+  const moving: { purpose: `blind-index:${RekeyedIndex}`; version: number }[] = [];
+  for (const kind of REKEYED) {
+    const purpose = `blind-index:${kind}` as const;
+    if (deps.keyring.blindIndexKey(purpose).algorithm === mac) continue;
+    const version = await deps.keyring.addBlindIndexVersion(purpose);
+    options.onStep?.({ step: 'blind-index-pending', purpose, version, algorithm: mac });
+    moving.push({ purpose, version });
+  }
+  if (moving.length === 0) return;
+  options.onStep?.({ step: 'settling', ms: options.settleMs });
+  await deps.sleep(options.settleMs);
+  for (const { purpose, version } of moving) {
+    await deps.keyring.activateBlindIndexKey(purpose, version);
+    options.onStep?.({ step: 'blind-index-activated', purpose, version });
+  }
+  options.onStep?.({ step: 'settling', ms: options.settleMs });
+  await deps.sleep(options.settleMs);
+}
+
+export async function moveToProfile(
+  deps: ProfileMoveDeps,
+  options: ProfileMoveOptions,
+): Promise<ProfileMoveReport> {
+  await deps.keyring.reload();
+  const kek = deps.keyring.currentKek();
+  if (kek.algorithm !== cipherOf(deps.profile)) {
+    throw new ProfileMoveError(
+      `the current KEK (v${kek.version}) is ${kek.algorithm}: run \`npm run keys:rotate\` under ` +
+        `CRYPTO_PROFILE=${deps.profile} first`,
+    );
+  }
+  await moveBlindIndexKeys(deps, options);
+  const reports = await moveStoredData(deps, deps.sources, options);
+  options.onStep?.({ step: 'pass-done', reports });
+  const check = await moveStoredData(deps, deps.sources, { ...options, checkOnly: true });
+  const left = check.reduce((sum, report) => sum + report.changed, 0);
+  options.onStep?.({ step: 'check-done', left });
+  const retired: Record<string, number[]> = {};
+  if (left === 0) {
+    for (const kind of REKEYED) {
+      const purpose = `blind-index:${kind}` as const;
+      const versions = await deps.keyring.retireOlderBlindIndexKeys(purpose);
+      retired[purpose] = versions;
+      if (versions.length > 0) options.onStep?.({ step: 'blind-index-retired', purpose, versions });
+    }
+  }
+  return { profile: deps.profile, reports, left, retired };
+}

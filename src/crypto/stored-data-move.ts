@@ -1,0 +1,186 @@
+import { DecryptionFailed } from '../errors';
+import type { BlindIndex, RekeyedIndex } from './blind-index';
+import type { EncryptedField, FieldCipher, FieldRef } from './field-cipher-types';
+
+/**
+ * Moving stored data to the current profile (`npm run keys -- move-profile`):
+ * every field ciphertext re-sealed in the profile's format, and every blind
+ * index recomputed with the active key version. Domain-free: each capability
+ * lists its own records (SealedRecordSource), this walks them.
+ */
+
+/** One encrypted field of a record: where it lives (its AAD) and what is stored. */
+export interface SealedField {
+  name: string;
+  ref: FieldRef;
+  ciphertext: EncryptedField;
+}
+
+/** A blind index kept beside a record, computed from one of its sealed fields' plaintext. */
+export interface DerivedIndex {
+  name: string;
+  kind: RekeyedIndex;
+  stored: string;
+  /** The SealedField whose plaintext (already normalised when it was stored) it indexes. */
+  from: string;
+}
+
+export interface SealedRecord {
+  id: string;
+  /** The data subject (whose data key seals the fields): named by the access event. */
+  subjectId: string;
+  fields: SealedField[];
+  indexes: DerivedIndex[];
+}
+
+export type ReplaceOutcome = 'replaced' | 'changed' | 'conflict';
+
+export interface SealedRecordSource {
+  /** What reports call these records: "identities", "identity photos", "orders". */
+  label: string;
+  count(): Promise<number>;
+  /** Records holding sealed fields, in id order, after `after`. */
+  list(after: string | null, limit: number): Promise<SealedRecord[]>;
+  /**
+   * Compare-and-set: stores `next` only while every value in `expected` is
+   * still there ('changed' when a writer got there first, 'conflict' when a
+   * unique index refuses the new value).
+   */
+  replace(
+    id: string,
+    expected: Record<string, string>,
+    next: Record<string, string>,
+  ): Promise<ReplaceOutcome>;
+}
+
+export interface SourceReport {
+  label: string;
+  scanned: number;
+  moved: number;
+  /** Fields sealed with a destroyed data key (an erasure under way): left as they are. */
+  unreadable: number;
+  /** Changed by a writer during the pass, or refused by a unique index: run again. */
+  changed: number;
+  conflicts: number;
+}
+
+export interface MoveOptions {
+  batchSize: number;
+  /** Only count what is left: nothing is decrypted, nothing recorded, nothing written. */
+  checkOnly?: boolean;
+  /** Runs before a record's data is decrypted (its access event); a throw stops the pass. */
+  beforeRead(source: string, record: SealedRecord, fields: string[]): Promise<void>;
+  /** Before each source is walked, with how many records it holds. */
+  onSource?(source: string, total: number): void;
+  /** After each record; a throw stops the pass there (it resumes on the next run). */
+  onRecord?(source: string, scanned: number): void | Promise<void>;
+}
+
+/** What of the record is not in the current profile's form yet. */
+function staleParts(deps: MoveDeps, record: SealedRecord) {
+  const fields = record.fields.filter((field) => !deps.fieldCipher.isCurrent(field.ciphertext));
+  const indexes = record.indexes.filter(
+    (index) => !deps.blindIndex.isCurrent(index.kind, index.stored),
+  );
+  return { fields, indexes };
+}
+
+interface MoveDeps {
+  fieldCipher: FieldCipher;
+  blindIndex: BlindIndex;
+}
+
+/** The record re-sealed and re-indexed: only the values that change. */
+async function movedValues(
+  deps: MoveDeps,
+  record: SealedRecord,
+  stale: ReturnType<typeof staleParts>,
+): Promise<Record<string, string>> {
+  const next: Record<string, string> = {};
+  for (const field of stale.fields) {
+    const sealed = await deps.fieldCipher.reencrypt(field.ref, field.ciphertext);
+    if (sealed) next[field.name] = sealed;
+  }
+  for (const index of stale.indexes) {
+    const source = record.fields.find((field) => field.name === index.from);
+    if (!source) throw new DecryptionFailed();
+    const plaintext = await deps.fieldCipher.decryptText(source.ref, source.ciphertext);
+    // The active version (a pending one is for lookups only).
+    next[index.name] =
+      index.kind === 'idNumber'
+        ? deps.blindIndex.idNumber(plaintext)
+        : deps.blindIndex.name(plaintext);
+  }
+  return next;
+}
+
+async function moveRecord(
+  deps: MoveDeps,
+  source: SealedRecordSource,
+  record: SealedRecord,
+  options: MoveOptions,
+  report: SourceReport,
+): Promise<void> {
+  const stale = staleParts(deps, record);
+  if (stale.fields.length === 0 && stale.indexes.length === 0) return;
+  if (options.checkOnly) {
+    report.changed += 1;
+    return;
+  }
+  // The event names fields as their FieldRef does (photo.front, consignee, idNumber).
+  const fieldOf = (name: string) => record.fields.find((f) => f.name === name)?.ref.field ?? name;
+  const read = new Set([...stale.fields.map((f) => f.name), ...stale.indexes.map((i) => i.from)]);
+  await options.beforeRead(source.label, record, [...read].map(fieldOf));
+  let next: Record<string, string>;
+  try {
+    next = await movedValues(deps, record, stale);
+  } catch (error) {
+    if (!(error instanceof DecryptionFailed)) throw error;
+    report.unreadable += 1;
+    return;
+  }
+  const expected: Record<string, string> = {};
+  for (const field of stale.fields) expected[field.name] = field.ciphertext;
+  for (const index of stale.indexes) expected[index.name] = index.stored;
+  const outcome = await source.replace(record.id, expected, next);
+  if (outcome === 'replaced') report.moved += 1;
+  else if (outcome === 'conflict') report.conflicts += 1;
+  else report.changed += 1;
+}
+
+/**
+ * One pass over every source. Resumable by running again: a record already
+ * in the current form is skipped without being read. With `checkOnly`,
+ * `changed` counts what is left to move.
+ */
+export async function moveStoredData(
+  deps: MoveDeps,
+  sources: SealedRecordSource[],
+  options: MoveOptions,
+): Promise<SourceReport[]> {
+  const reports: SourceReport[] = [];
+  for (const source of sources) {
+    const report: SourceReport = {
+      label: source.label,
+      scanned: 0,
+      moved: 0,
+      unreadable: 0,
+      changed: 0,
+      conflicts: 0,
+    };
+    reports.push(report);
+    options.onSource?.(source.label, await source.count());
+    let after: string | null = null;
+    for (;;) {
+      const batch = await source.list(after, options.batchSize);
+      for (const record of batch) {
+        await moveRecord(deps, source, record, options, report);
+        report.scanned += 1;
+        await options.onRecord?.(source.label, report.scanned);
+      }
+      if (batch.length < options.batchSize) break;
+      after = batch[batch.length - 1]!.id;
+    }
+  }
+  return reports;
+}
