@@ -50,9 +50,17 @@ describe('configuration', () => {
     );
   });
 
+  it('when KEYRING_REFRESH_MS is negative, then it is refused naming the variable; 0 turns the reload off', () => {
+    expect(() => loadConfig({ KEYRING_REFRESH_MS: '-1' })).toThrow(
+      'invalid configuration: KEYRING_REFRESH_MS',
+    );
+    expect(loadConfig({ KEYRING_REFRESH_MS: '0' }).keyringRefreshMs).toBe(0);
+  });
+
   it('when nothing is set outside production, then development defaults apply', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({ env: 'development', port: 8080, mongodbUri: undefined });
+    expect(config.keyringRefreshMs).toBe(30_000);
     expect(config.keysDir).toBe(path.resolve('./keys'));
   });
 });

@@ -52,7 +52,7 @@ async function stopKeepingData(app: TestApp) {
 function keysCli(args: string[], profile: 'intl' | 'gm') {
   return promisify(execFile)(
     process.execPath,
-    [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'src/cli/keys.ts', ...args, '--no-progress'],
+    [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'src/cli/keys.ts', ...args],
     {
       cwd: root,
       env: {
@@ -190,7 +190,7 @@ afterAll(async () => {
 
 describe('moving an intl database to gm with the service running', () => {
   it('when the KEKs are still AES, then move-profile refuses in one line and changes nothing', async () => {
-    const answer = await keysCli(['move-profile', '--settle-ms', '0'], 'gm');
+    const answer = await keysCli(['move-profile', '--settle-ms', '0', '--no-progress'], 'gm');
     expect(answer.code).toBe(1);
     expect(answer.stderr.trim().split('\n')).toEqual([
       expect.stringContaining('run `npm run keys:rotate` under CRYPTO_PROFILE=gm first'),
@@ -200,7 +200,7 @@ describe('moving an intl database to gm with the service running', () => {
   }, 120_000);
 
   it('when run after keys:rotate, then every field is SM4, the indexes HMAC-SM3, the old index keys retired, and the service kept finding people throughout', async () => {
-    expect((await keysCli(['rotate', '--batch-size', '2'], 'gm')).code).toBe(0);
+    expect((await keysCli(['rotate', '--batch-size', '2', '--no-progress'], 'gm')).code).toBe(0);
     operator = await start('gm', { KEYRING_REFRESH_MS: '0' });
     let checkedMidway = false;
     const report = await operator.profileMove.run({
@@ -287,12 +287,16 @@ describe('moving an intl database to gm with the service running', () => {
 
   it('when run again (the CLI), then nothing is read or written and it says it is done', async () => {
     const before = (await moveEvents()).length;
-    const answer = await keysCli(['move-profile', '--settle-ms', '0'], 'gm');
+    const answer = await keysCli(['move-profile', '--settle-ms', '0', '--no-progress'], 'gm');
     expect(answer.code).toBe(0);
     expect(answer.stdout).toContain('identities: ');
     expect(answer.stdout).toContain('0 moved');
     expect(answer.stdout).toContain('done: everything stored is in the gm profile');
     expect((await moveEvents()).length).toBe(before);
+    const status = await keysCli(['status'], 'gm');
+    expect(status.stdout).toContain('blind-index:idNumber v1: retired hmac-sha256');
+    expect(status.stdout).toContain('blind-index:idNumber v2: active hmac-sm3');
+    expect(status.stdout).toContain('blind-index:name v2: active hmac-sm3');
   }, 120_000);
 
   it('when a record is corrected while the move holds an older copy, then the correction wins, the move says what is left, and a second run finishes', async () => {
@@ -333,7 +337,7 @@ describe('moving an intl database to gm with the service running', () => {
 
   it('when the move back to intl is interrupted, then it is resumed by running it again: the same new key version, and everything ends AES and HMAC-SHA-256', async () => {
     await stopKeepingData(operator);
-    expect((await keysCli(['rotate'], 'intl')).code).toBe(0);
+    expect((await keysCli(['rotate', '--no-progress'], 'intl')).code).toBe(0);
     operator = await start('intl', { KEYRING_REFRESH_MS: '0' });
     const interrupted = operator.profileMove.run({
       runId: 'interrupted',

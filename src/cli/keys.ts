@@ -4,6 +4,7 @@ import type { Connection } from 'mongoose';
 import { loadConfig, type Config } from '../config';
 import { createCryptoModule } from '../crypto/crypto-module';
 import { rotateKeyEncryptionKey } from '../crypto/key-rotation';
+import { algorithmOf } from '../crypto/keyring';
 import { createKeyringStore } from '../crypto/keyring-store';
 import { rotateMasterKey, type MasterKeyRotationStep } from '../crypto/master-key-rotation';
 import { fileMasterKeyVersions } from '../crypto/master-key-set';
@@ -159,7 +160,7 @@ async function status(config: Config): Promise<void> {
     try {
       for (const entry of await createKeyringStore(connection).list()) {
         say(
-          `${entry.purpose} v${entry.version}: ${entry.status} (created ${entry.createdAt.toISOString()}, ` +
+          `${entry.purpose} v${entry.version}: ${entry.status} ${algorithmOf(entry)} (created ${entry.createdAt.toISOString()}, ` +
             `master key ${entry.masterKeyFingerprint.slice(0, 16)}...)`,
         );
       }
