@@ -17,6 +17,7 @@ import { orderBody, registerBuyer } from './helpers/checkout-fixtures';
 import {
   carrierKey,
   confirmedOrder,
+  openssl,
   partnerKeyPair,
   scratchDir,
   verifyDetached,
@@ -379,6 +380,119 @@ describe('pulling declarations and shipments through the client', () => {
       name: 'SignatureVerificationError',
       reason: 'bad-signature',
     });
+  });
+});
+
+describe('pulling from a service on the gm profile (SM2 signatures)', () => {
+  /** The same database as `t`, restarted under gm: a rolling restart of one instance. */
+  let gm: TestApp;
+  let gmServer: Server;
+  let gmUrl: string;
+  beforeAll(async () => {
+    gm = await createTestApp({ DB_NAME: t.connection.name, CRYPTO_PROFILE: 'gm' });
+    gmServer = await listen(gm.app);
+    gmUrl = `http://127.0.0.1:${(gmServer.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    gmServer.closeAllConnections();
+    await new Promise<void>((resolve) => gmServer.close(() => resolve()));
+    await gm.stop();
+    await gm.connection.close();
+  });
+
+  const gmBroker = (options: Partial<Parameters<typeof createCustomsIdentityClient>[0]> = {}) =>
+    createCustomsIdentityClient({ baseUrl: gmUrl, apiKey: brokerKey, ...options });
+
+  it('when a broker pages through its declarations, then each page is verified with the SM2 key the service serves, and openssl agrees', async () => {
+    const broker = gmBroker();
+    const declarations = await collect(broker.declarations({ limit: 2 }));
+    expect(declarations.length).toBeGreaterThanOrEqual(3);
+    const key = await broker.signingCertificate();
+    expect(key.kind).toBe('sm2-public-key');
+
+    const result = await broker.api.GET('/v1/declarations', {
+      params: { query: { limit: 1 } },
+      parseAs: 'arrayBuffer',
+    });
+    expect(result.response.headers.get('x-signature-scheme')).toBe('sm2-sm3-detached');
+    expect(result.response.headers.get('x-signing-certificate-sha256')).toBe(key.fingerprint);
+    const body = Buffer.from(unwrap(result, 'GET /v1/declarations'));
+    await broker.verifySignedResponse(new Uint8Array(body), result.response.headers);
+    const dir = scratchDir();
+    try {
+      writeFileSync(`${dir}/key.pem`, key.pem);
+      writeFileSync(`${dir}/body.bin`, body);
+      writeFileSync(
+        `${dir}/sig.der`,
+        Buffer.from(result.response.headers.get('x-signature')!, 'base64'),
+      );
+      const args = ['pkeyutl', '-verify', '-rawin', '-digest', 'sm3'];
+      const verified = openssl(
+        [...args, '-pkeyopt', 'distid:1234567812345678', '-pubin', '-inkey', 'key.pem'].concat([
+          '-in',
+          'body.bin',
+          '-sigfile',
+          'sig.der',
+        ]),
+        dir,
+      );
+      expect(verified.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('when one byte of a page or of the SM2 signature is changed on the way, then the client rejects it as bad-signature', async () => {
+    const spoiled = (spoil: (body: Uint8Array, headers: Headers) => void) =>
+      gmBroker({
+        fetch: transport(async (request, forward) => {
+          const response = await forward(request);
+          if (!request.url.includes('/v1/declarations')) return response;
+          const body = new Uint8Array(await response.arrayBuffer());
+          const headers = new Headers(response.headers);
+          spoil(body, headers);
+          return new Response(body, { status: response.status, headers });
+        }).fetch,
+      });
+    const body = spoiled((bytes) => {
+      const at = new TextDecoder().decode(bytes).indexOf('"orderNo":"') + 12;
+      bytes[at] = bytes[at] === 0x41 ? 0x42 : 0x41;
+    });
+    const signature = spoiled((_bytes, headers) => {
+      const der = Buffer.from(headers.get('x-signature')!, 'base64');
+      der[der.length - 1] ^= 0x01;
+      headers.set('x-signature', der.toString('base64'));
+    });
+    for (const client of [body, signature]) {
+      expect(await rejection(collect(client.declarations()))).toMatchObject({
+        name: 'SignatureVerificationError',
+        reason: 'bad-signature',
+      });
+    }
+  });
+
+  it('when the client pinned the intl certificate, then an SM2-signed answer is refused as certificate-mismatch', async () => {
+    const intlCertificate = await clientOf(brokerKey).signingCertificate();
+    const pinned = gmBroker({ signingCertificatePem: intlCertificate.pem });
+    expect(await rejection(collect(pinned.declarations()))).toMatchObject({
+      reason: 'certificate-mismatch',
+    });
+  });
+
+  it('when the service moves from intl to gm between two pulls, then an unpinned client fetches the SM2 key once and goes on', async () => {
+    let moved = false;
+    const wire = transport(async (request, forward) => {
+      const target = moved ? gmUrl : baseUrl;
+      const url = new URL(request.url);
+      return forward(new Request(`${target}${url.pathname}${url.search}`, request));
+    });
+    const broker = clientOf(brokerKey, { fetch: wire.fetch });
+    expect((await collect(broker.declarations({ limit: 1 }))).length).toBeGreaterThan(0);
+    expect((await broker.signingCertificate()).kind).toBe('x509');
+    moved = true;
+    expect((await collect(broker.declarations({ limit: 1 }))).length).toBeGreaterThan(0);
+    expect((await broker.signingCertificate()).kind).toBe('sm2-public-key');
+    expect(wire.calls.filter((call) => call.endsWith('/v1/signing-certificate'))).toHaveLength(2);
   });
 });
 

@@ -9,7 +9,7 @@ import { apiErrorOf, SignatureVerificationError } from './errors';
 import type { paths } from './openapi-types';
 import { withRetries, type RetryOptions } from './retry';
 import {
-  SIGNATURE_SCHEME,
+  isKnownScheme,
   signatureFailure,
   signingCertificateOf,
   type SigningCertificate,
@@ -24,7 +24,9 @@ export {
   signingCertificateOf,
   type SignatureFailure,
   type SigningCertificate,
+  type X509SigningCertificate,
 } from './signature';
+export { SM2_SIGNATURE_SCHEME, type Sm2SigningKey } from './sm2-signature';
 
 /** The JSON request body of an operation. */
 type JsonBody<Op> = Op extends { requestBody?: { content: { 'application/json': infer B } } }
@@ -172,12 +174,11 @@ export function createCustomsIdentityClient(
     headers: Headers,
     operation = 'signed response',
   ): Promise<void> {
-    // Before the certificate is fetched: a service on the gm profile signs with bare SM2
-    // (`sm2-sm3-detached`) and serves a public key, not a certificate; not supported here.
+    // Before the certificate is fetched: nothing to ask the service for an answer it cannot verify.
     if (!headers.get('x-signature')) {
       throw new SignatureVerificationError('missing-signature', operation);
     }
-    if (headers.get('x-signature-scheme') !== SIGNATURE_SCHEME) {
+    if (!isKnownScheme(headers.get('x-signature-scheme'))) {
       throw new SignatureVerificationError('unknown-scheme', operation);
     }
     let failure = signatureFailure(body, headers, await signingCertificate());

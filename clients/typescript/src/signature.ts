@@ -8,11 +8,18 @@ import {
   type Attribute,
   type SignerInfo,
 } from 'pkijs';
+import {
+  SM2_SIGNATURE_SCHEME,
+  sm2SignatureVerifies,
+  sm2SigningKeyOf,
+  type Sm2SigningKey,
+} from './sm2-signature';
 
 /**
  * Verification of the service's response signatures: a detached CMS
  * SignedData (RFC 5652) over the exact body bytes, signer RSA with SHA-256,
- * signed attributes contentType and messageDigest (docs/declarations-and-shipments.md).
+ * signed attributes contentType and messageDigest (docs/declarations-and-shipments.md);
+ * under the service's gm profile a bare SM2 signature (sm2-signature.ts).
  * pkijs (with asn1js) parses the untrusted signature; node:crypto hashes and
  * verifies, synchronously, so no WebCrypto engine is involved.
  */
@@ -33,18 +40,37 @@ const SIGNATURE_ALGORITHMS = new Set<string>([OID.rsaEncryption, OID.sha256WithR
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
-/** The service's signing certificate, as GET /v1/signing-certificate serves it. */
-export interface SigningCertificate {
+/** The service's X.509 signing certificate (the intl profile). */
+export interface X509SigningCertificate {
+  kind: 'x509';
   pem: string;
   /** SHA-256 of the certificate's DER, hex: the value of `X-Signing-Certificate-Sha256`. */
   fingerprint: string;
   certificate: X509Certificate;
 }
 
+/**
+ * What verifies the service's signatures, as GET /v1/signing-certificate
+ * serves it: an X.509 certificate (intl), or an SM2 public key (gm).
+ */
+export type SigningCertificate = X509SigningCertificate | Sm2SigningKey;
+
+/** The scheme each kind of key verifies (`X-Signature-Scheme`). */
+const SCHEME_OF = {
+  x509: SIGNATURE_SCHEME,
+  'sm2-public-key': SM2_SIGNATURE_SCHEME,
+} as const;
+
 export function signingCertificateOf(pem: string): SigningCertificate {
+  if (pem.includes('-----BEGIN PUBLIC KEY-----')) return sm2SigningKeyOf(pem);
   const certificate = new X509Certificate(pem);
   const fingerprint = createHash('sha256').update(certificate.raw).digest('hex');
-  return { pem, fingerprint, certificate };
+  return { kind: 'x509', pem, fingerprint, certificate };
+}
+
+/** A scheme this client verifies: CMS with RSA (intl) or bare SM2 (gm). */
+export function isKnownScheme(scheme: string | null): boolean {
+  return scheme === SIGNATURE_SCHEME || scheme === SM2_SIGNATURE_SCHEME;
 }
 
 /** Why a signature was refused: a fixed word, never anything from the body. */
@@ -110,7 +136,7 @@ function octetsOf(value: unknown): Uint8Array | null {
 }
 
 /** Section 5.3: the signer names its certificate by issuer and serial number, as the pinned one. */
-function isPinnedCertificate(signerId: unknown, pinned: SigningCertificate): boolean {
+function isPinnedCertificate(signerId: unknown, pinned: X509SigningCertificate): boolean {
   if (!(signerId instanceof IssuerAndSerialNumber)) return false;
   const certificate = Certificate.fromBER(pinned.certificate.raw);
   return (
@@ -119,7 +145,11 @@ function isPinnedCertificate(signerId: unknown, pinned: SigningCertificate): boo
   );
 }
 
-function checkSignerInfo(signer: SignerInfo, body: Uint8Array, pinned: SigningCertificate): void {
+function checkSignerInfo(
+  signer: SignerInfo,
+  body: Uint8Array,
+  pinned: X509SigningCertificate,
+): void {
   // Section 5.4: without signed attributes the digest would be signed directly;
   // this service always signs attributes, so their absence is a forgery attempt.
   const signedAttributes = signer.signedAttrs;
@@ -169,14 +199,22 @@ export function signatureFailure(
   try {
     const signature = headers.get('x-signature');
     refuseUnless(!!signature, 'missing-signature');
-    refuseUnless(headers.get('x-signature-scheme') === SIGNATURE_SCHEME, 'unknown-scheme');
+    const scheme = headers.get('x-signature-scheme');
+    refuseUnless(isKnownScheme(scheme), 'unknown-scheme');
+    // Another kind of key than the one held (the service changed profile) is another certificate.
     refuseUnless(
-      headers.get('x-signing-certificate-sha256')?.toLowerCase() === pinned.fingerprint,
+      scheme === SCHEME_OF[pinned.kind] &&
+        headers.get('x-signing-certificate-sha256')?.toLowerCase() === pinned.fingerprint,
       'certificate-mismatch',
     );
     // Buffer.from skips what is not base64; a header that is not exactly base64 is no signature.
     refuseUnless(BASE64.test(signature!), 'malformed-signature');
-    checkSignerInfo(signerInfoOf(Buffer.from(signature!, 'base64')), body, pinned);
+    const bytes = Buffer.from(signature!, 'base64');
+    if (pinned.kind === 'sm2-public-key') {
+      refuseUnless(sm2SignatureVerifies(body, bytes, pinned), 'bad-signature');
+    } else {
+      checkSignerInfo(signerInfoOf(bytes), body, pinned);
+    }
     return null;
   } catch (error) {
     if (error instanceof Refused) return error.reason;
