@@ -1,12 +1,9 @@
 import { auth } from './helpers/checkout-fixtures';
+import { blockNextAppend } from './helpers/audit-blocking';
 import { createTestApp, type TestApp } from './helpers/test-app';
 import { expectNothingStoredInPlaintext } from './helpers/plaintext-scan';
 
-/**
- * Audit writes are made to fail for real, without mocking the database: a
- * document is put at this instance's next chain position, so the unique
- * (stream, seq) index refuses the app's next append.
- */
+/** Audit writes are made to fail for real (helpers/audit-blocking.ts). */
 let t: TestApp;
 let auditorKey: string;
 const events = () => t.connection.collection('audit_events');
@@ -17,17 +14,6 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-/**
- * Takes the position after the latest event, which is the next one of the
- * stream this instance is writing as long as the latest event was its own.
- */
-async function blockNextAppend(): Promise<{ stream: string; seq: number }> {
-  const latest = await events().find().sort({ at: -1, seq: -1 }).limit(1).next();
-  const position = { stream: latest!.stream as string, seq: (latest!.seq as number) + 1 };
-  await events().insertOne({ _id: `${position.stream}:${position.seq}`, ...position } as never);
-  return position;
-}
-
 it.each([
   ['list', '/v1/audit-events'],
   ['verify', '/v1/audit-events/verify'],
@@ -35,7 +21,7 @@ it.each([
 ])('when the %s event cannot be written, then 503 and no data', async (_label, path) => {
   // A read first, so that the latest event is on the stream this instance writes now.
   await t.http().get('/v1/audit-events?limit=1').set(auth(auditorKey)).expect(200);
-  await blockNextAppend();
+  await blockNextAppend(t);
   const response = await t
     .http()
     .get(path)
@@ -50,7 +36,7 @@ it.each([
 
 it('when a denied attempt cannot be recorded, then 503 rather than a silent 401', async () => {
   await t.http().get('/v1/audit-events?limit=1').set(auth(auditorKey)).expect(200);
-  await blockNextAppend();
+  await blockNextAppend(t);
   const response = await t.http().get('/v1/audit-events').set('X-Request-Id', 'req-denied-blocked');
   expect(response.status).toBe(503);
   expect(response.body.error.code).toBe('SERVICE_UNAVAILABLE');
@@ -58,7 +44,7 @@ it('when a denied attempt cannot be recorded, then 503 rather than a silent 401'
 
 it('when a write failed, then the next access is recorded on a fresh stream and verify points at the intruder', async () => {
   await t.http().get('/v1/audit-events?limit=1').set(auth(auditorKey)).expect(200);
-  const blocked = await blockNextAppend();
+  const blocked = await blockNextAppend(t);
   await t.http().get('/v1/audit-events').set(auth(auditorKey)).expect(503);
   const response = await t
     .http()

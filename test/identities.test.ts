@@ -1,3 +1,4 @@
+import { blockNextAppend } from './helpers/audit-blocking';
 import { createTestApp, type TestApp } from './helpers/test-app';
 import {
   beijingDateYearsAgo,
@@ -537,6 +538,37 @@ describe('PATCH /v1/identities/{id}', () => {
     expect(events).toEqual([
       expect.objectContaining({ outcome: 'SUCCESS', fields: ['name', 'phone'] }),
     ]);
+  });
+
+  it('when the correction cannot be recorded, then 503 and the old name and phone are back, sealed again, and still match the payer', async () => {
+    const who = person();
+    const created = (await register(who).expect(201)).body;
+    const before = await t.connection.collection('identities').findOne({ id: created.identityId });
+    await t.http().get(`/v1/identities/${created.identityId}`).set(auth(checkout)).expect(200);
+    await blockNextAppend(t);
+    const next = person({ name: '欧阳修文', phone: '13698765432' });
+    await t
+      .http()
+      .patch(`/v1/identities/${created.identityId}`)
+      .set(auth(checkout))
+      .send({ name: next.name, phone: next.phone })
+      .expect(503);
+    const after = await t.connection.collection('identities').findOne({ id: created.identityId });
+    // Sealed again rather than the old strings written back (a profile move may have passed).
+    expect(after!.name).not.toBe(before!.name);
+    expect(after!.updatedAt).toEqual(before!.updatedAt);
+    const exported = await t
+      .http()
+      .get(`/v1/identities/${created.identityId}/export`)
+      .set(auth(checkout))
+      .expect(200);
+    expect(exported.body).toMatchObject({ name: who.name, phone: who.phone });
+    expect(
+      await t.identityDirectory.payerMatches(created.identityId, {
+        name: who.name,
+        idNumber: who.idNumber,
+      }),
+    ).toBe(true);
   });
 
   it('when the body is empty, then 400', async () => {

@@ -13,6 +13,7 @@ import {
 import { auth } from './helpers/auth';
 import { randomPerson, registration } from './helpers/identity-fixtures';
 import { expectNothingStoredInPlaintext } from './helpers/plaintext-scan';
+import { blockNextAppend } from './helpers/audit-blocking';
 import { createTestApp, freshDatabaseName, type TestApp } from './helpers/test-app';
 
 /**
@@ -39,6 +40,7 @@ let auditor: string;
 const buyers: Buyer[] = [];
 const orders: string[] = [];
 let erased: Buyer;
+let erasedOrder: string;
 
 const start = (profile: 'intl' | 'gm', extra: Record<string, string> = {}) =>
   createTestApp({ DB_NAME, CRYPTO_PROFILE: profile, DATA_KEY_CACHE_MS: '0', ...extra });
@@ -60,6 +62,8 @@ function keysCli(args: string[], profile: 'intl' | 'gm') {
         MONGODB_URI: `${process.env.MONGODB_URI!.replace(/\/$/, '')}/${DB_NAME}`,
         KEYS_DIR: intl.config.keysDir,
         CRYPTO_PROFILE: profile,
+        // As the service's: the CLI waits twice this after each keyring change.
+        KEYRING_REFRESH_MS: '100',
         NODE_ENV: 'development',
         LOG_LEVEL: 'warn',
       },
@@ -84,7 +88,7 @@ async function storedFormats() {
   const photos = await db.collection('identity_photos').find().toArray();
   const orderDocs = await db
     .collection('orders')
-    .find({ consignee: { $ne: null } })
+    .find({ consignee: { $ne: null }, _id: { $ne: erasedOrder as never } })
     .toArray();
   return {
     identities: new Set(identities.flatMap((i) => [tag(i.name), tag(i.idNumber), tag(i.phone)])),
@@ -171,7 +175,9 @@ beforeAll(async () => {
     .set('Content-Type', 'image/jpeg')
     .send(JPEG)
     .expect(204);
+  // Erased with an order: the order keeps its sealed consignee (under a legal hold) with no key.
   erased = await registerBuyer(intl, checkout);
+  erasedOrder = await approvedOrder(intl, checkout, erased, 100);
   await intl.http().delete(`/v1/identities/${erased.identityId}`).set(auth(checkout)).expect(204);
   await stopKeepingData(intl);
 }, 120_000);
@@ -190,7 +196,7 @@ afterAll(async () => {
 
 describe('moving an intl database to gm with the service running', () => {
   it('when the KEKs are still AES, then move-profile refuses in one line and changes nothing', async () => {
-    const answer = await keysCli(['move-profile', '--settle-ms', '0', '--no-progress'], 'gm');
+    const answer = await keysCli(['move-profile', '--no-progress'], 'gm');
     expect(answer.code).toBe(1);
     expect(answer.stderr.trim().split('\n')).toEqual([
       expect.stringContaining('run `npm run keys:rotate` under CRYPTO_PROFILE=gm first'),
@@ -203,10 +209,25 @@ describe('moving an intl database to gm with the service running', () => {
     expect((await keysCli(['rotate', '--batch-size', '2', '--no-progress'], 'gm')).code).toBe(0);
     operator = await start('gm', { KEYRING_REFRESH_MS: '0' });
     let checkedMidway = false;
+    const racing: { statuses: number[]; ids: Set<string> } = { statuses: [], ids: new Set() };
     const report = await operator.profileMove.run({
       runId: 'first',
       batchSize: 10,
       settleMs: 500,
+      async onStep(step) {
+        if (step.step !== 'blind-index-activated' || step.purpose !== 'blind-index:idNumber')
+          return;
+        // The operator's process holds v2 active, the service may still write v1 until it
+        // reloads: the same new person registered on both at once is still one registration.
+        const newcomer = randomPerson();
+        const answers = await Promise.all(
+          [service, operator].map((app) =>
+            app.http().post('/v1/identities').set(auth(checkout)).send(registration(newcomer)),
+          ),
+        );
+        racing.statuses = answers.map((answer) => answer.status).sort();
+        racing.ids = new Set(answers.map((answer) => answer.body.identityId as string));
+      },
       async onRecord(source) {
         if (source !== 'identities' || checkedMidway) return;
         checkedMidway = true;
@@ -219,12 +240,17 @@ describe('moving an intl database to gm with the service running', () => {
       },
     });
     expect(checkedMidway).toBe(true);
+    expect(racing.statuses).toEqual([200, 201]);
+    expect(racing.ids.size).toBe(1);
     expect(report.left).toBe(0);
     expect(report.reports).toEqual([
-      expect.objectContaining({ label: 'identities', moved: 4, unreadable: 0, changed: 0 }),
+      // The four buyers, and the racing newcomer when the service won it with the old version.
+      expect.objectContaining({ label: 'identities', unreadable: 0, changed: 0, conflicts: 0 }),
       expect.objectContaining({ label: 'identity photos', moved: 1 }),
-      expect.objectContaining({ label: 'orders', moved: orders.length }),
+      // The erased buyer's order stays sealed under its destroyed key, read by no one.
+      expect.objectContaining({ label: 'orders', moved: orders.length, erased: 1 }),
     ]);
+    expect([4, 5]).toContain(report.reports[0]!.moved);
     expect(report.retired).toEqual({ 'blind-index:idNumber': [1], 'blind-index:name': [1] });
 
     const formats = await storedFormats();
@@ -266,7 +292,7 @@ describe('moving an intl database to gm with the service running', () => {
       .expect(404);
   });
 
-  it('when it read a record, then an identity.read event for record-keeping came first, naming the fields read, and the log verifies', async () => {
+  it('when it read a record, then an identity.read event for record-keeping names it and the fields read, none names the erased buyer, and the log verifies', async () => {
     const events = await moveEvents();
     // 4 identities, 1 photo, 4 orders (plus the orders the service's own checks placed meanwhile).
     expect(events.length).toBeGreaterThanOrEqual(4 + 1 + orders.length);
@@ -277,6 +303,7 @@ describe('moving an intl database to gm with the service running', () => {
     expect(new Set(identityEvent!.fields)).toEqual(new Set(['name', 'idNumber', 'phone']));
     const orderEvent = events.find((e) => e.resource.id === orders[1]);
     expect(new Set(orderEvent!.fields)).toEqual(new Set(['consignee', 'requestDigest']));
+    expect(events.filter((e) => e.resource.id === erasedOrder)).toEqual([]);
     const verified = await service
       .http()
       .get('/v1/audit-events/verify')
@@ -287,10 +314,10 @@ describe('moving an intl database to gm with the service running', () => {
 
   it('when run again (the CLI), then nothing is read or written and it says it is done', async () => {
     const before = (await moveEvents()).length;
-    const answer = await keysCli(['move-profile', '--settle-ms', '0', '--no-progress'], 'gm');
+    const answer = await keysCli(['move-profile', '--no-progress'], 'gm');
     expect(answer.code).toBe(0);
-    expect(answer.stdout).toContain('identities: ');
-    expect(answer.stdout).toContain('0 moved');
+    expect(answer.stdout).toMatch(/^identities: \d+ scanned, 0 moved,/m);
+    expect(answer.stdout).toMatch(/^orders: \d+ scanned, 0 moved, 1 erased/m);
     expect(answer.stdout).toContain('done: everything stored is in the gm profile');
     expect((await moveEvents()).length).toBe(before);
     const status = await keysCli(['status'], 'gm');
@@ -306,21 +333,21 @@ describe('moving an intl database to gm with the service running', () => {
     const late = [await registerBuyer(back, checkout), await registerBuyer(back, checkout)];
     await stopKeepingData(back);
     operator = await start('gm', { KEYRING_REFRESH_MS: '0' });
-    const corrected = { ...late[1]!.person, phone: '13911112222' };
-    let correctedOnce = false;
+    let victim: Buyer | null = null;
     const first = await operator.profileMove.run({
       runId: 'race',
       batchSize: 100,
-      settleMs: 0,
-      async onRecord(source) {
-        if (source !== 'identities' || correctedOnce) return;
-        correctedOnce = true;
-        // The batch was listed already: the move holds the old copy of late[1].
+      settleMs: 300,
+      async onRecord(source, _scanned, recordId) {
+        if (source !== 'identities' || victim) return;
+        // The whole batch was listed before the first record: a late registration that is not
+        // this first one is still ahead, and the move holds its old copy.
+        victim = late[0]!.identityId === recordId ? late[1]! : late[0]!;
         await service
           .http()
-          .patch(`/v1/identities/${late[1]!.identityId}`)
+          .patch(`/v1/identities/${victim.identityId}`)
           .set(auth(checkout))
-          .send({ phone: corrected.phone })
+          .send({ phone: '13911112222' })
           .expect(200);
       },
     });
@@ -328,21 +355,37 @@ describe('moving an intl database to gm with the service running', () => {
     expect(identities.changed).toBe(1);
     expect(first.left).toBe(1);
     expect(first.retired).toEqual({});
-    const second = await operator.profileMove.run({ runId: 'again', batchSize: 100, settleMs: 0 });
+    const second = await operator.profileMove.run({
+      runId: 'again',
+      batchSize: 100,
+      settleMs: 300,
+    });
     expect(second.left).toBe(0);
-    await expectReadable({ ...late[1]!, person: corrected });
-    await expectReadable(late[0]!);
+    const corrected = victim!;
+    await expectReadable({ ...corrected, person: { ...corrected.person, phone: '13911112222' } });
+    for (const buyer of late.filter((b) => b !== corrected)) await expectReadable(buyer);
     expect((await storedFormats()).identities).toEqual(new Set(['eg1']));
   }, 120_000);
 
-  it('when the move back to intl is interrupted, then it is resumed by running it again: the same new key version, and everything ends AES and HMAC-SHA-256', async () => {
+  it('when the move back to intl cannot record its reads, then nothing is moved; when it is interrupted, then running it again resumes with the same new key version, and everything ends AES and HMAC-SHA-256', async () => {
     await stopKeepingData(operator);
     expect((await keysCli(['rotate', '--no-progress'], 'intl')).code).toBe(0);
     operator = await start('intl', { KEYRING_REFRESH_MS: '0' });
+    // Fail closed first: the operator's next access event cannot be written.
+    await operator.http().get('/v1/audit-events?limit=1').set(auth(auditor)).expect(200);
+    await blockNextAppend(operator);
+    const blocked = operator.profileMove.run({ runId: 'blocked', batchSize: 2, settleMs: 300 });
+    await expect(blocked).rejects.toThrow();
+    // Nothing was read, so nothing was written: every record is still in the gm form.
+    expect(await storedFormats()).toMatchObject({
+      identities: new Set(['eg1']),
+      photos: new Set(['eg1']),
+      idNumberIndexes: new Set(['2']),
+    });
     const interrupted = operator.profileMove.run({
       runId: 'interrupted',
       batchSize: 2,
-      settleMs: 0,
+      settleMs: 300,
       onRecord() {
         throw new Error('interrupted');
       },
@@ -353,7 +396,11 @@ describe('moving an intl database to gm with the service running', () => {
       'v2 retiring hmac-sm3',
       'v3 active hmac-sha256',
     ]);
-    const resumed = await operator.profileMove.run({ runId: 'resumed', batchSize: 2, settleMs: 0 });
+    const resumed = await operator.profileMove.run({
+      runId: 'resumed',
+      batchSize: 2,
+      settleMs: 300,
+    });
     expect(resumed.left).toBe(0);
     expect(resumed.retired).toEqual({ 'blind-index:idNumber': [2], 'blind-index:name': [2] });
     const formats = await storedFormats();

@@ -15,13 +15,6 @@ export function positiveInteger(value: string): number {
   return number;
 }
 
-export function nonNegativeInteger(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 0)
-    throw new InvalidArgumentError('must be a whole number, 0 or more');
-  return number;
-}
-
 /**
  * Ctrl-C (or SIGTERM) during a resumable job: says `message` and makes
  * `checkpoint()` throw at the job's next step, so it stops between steps;

@@ -1,15 +1,15 @@
 import { Presets, SingleBar } from 'cli-progress';
 import { randomUUID } from 'node:crypto';
 import { createApp } from '../app';
-import type { Config } from '../config';
+import { ConfigError, type Config } from '../config';
 import type { ProfileMoveStep } from '../crypto/profile-move';
 import { createLogger } from '../logger';
 import { say, stopOnInterrupt, withDatabase } from './cli-support';
 
 export interface MoveProfileOptions {
   batchSize: number;
-  /** Default: twice KEYRING_REFRESH_MS, so every running instance has seen each keyring change. */
-  settleMs?: number;
+  /** No instance runs: no wait after a keyring change. Otherwise twice KEYRING_REFRESH_MS. */
+  serviceStopped: boolean;
   progress: boolean;
 }
 
@@ -23,6 +23,12 @@ function logStep(logger: ReturnType<typeof createLogger>, step: ProfileMoveStep)
  * re-keyed under CRYPTO_PROFILE, with the service running (src/crypto/profile-move.ts).
  */
 export async function moveProfile(config: Config, options: MoveProfileOptions): Promise<void> {
+  if (!options.serviceStopped && config.keyringRefreshMs === 0) {
+    // Instances that never reload would never learn of the new blind-index key version.
+    throw new ConfigError(
+      'KEYRING_REFRESH_MS=0: running instances never reload the keyring; stop them and pass --service-stopped',
+    );
+  }
   await withDatabase(config, async (connection) => {
     const logger = createLogger(config.logLevel);
     const built = createApp({ config, connection, logger, maintenance: true });
@@ -39,7 +45,7 @@ export async function moveProfile(config: Config, options: MoveProfileOptions): 
       const report = await built.profileMove.run({
         runId: randomUUID(),
         batchSize: options.batchSize,
-        settleMs: options.settleMs ?? config.keyringRefreshMs * 2,
+        settleMs: options.serviceStopped ? 0 : config.keyringRefreshMs * 2,
         onStep: (step) => logStep(logger, step),
         onSource(source, total) {
           if (!options.progress) return;
@@ -54,9 +60,11 @@ export async function moveProfile(config: Config, options: MoveProfileOptions): 
       bar.stop();
       for (const r of report.reports) {
         say(
-          `${r.label}: ${r.scanned} scanned, ${r.moved} moved, ${r.unreadable} unreadable (key destroyed), ` +
-            `${r.changed} changed meanwhile, ${r.conflicts} refused by a unique index`,
+          `${r.label}: ${r.scanned} scanned, ${r.moved} moved, ${r.erased} erased (left sealed), ` +
+            `${r.unreadable} unreadable, ${r.changed} changed meanwhile, ${r.conflicts} refused by a unique index`,
         );
+        // Two active registrations of one person by one user: ids only (docs/cryptography.md).
+        if (r.conflictIds.length > 0) say(`  refused: ${r.conflictIds.join(', ')}`);
       }
       if (report.left > 0) {
         say(`${report.left} record(s) not moved yet: run move-profile again`);

@@ -22,14 +22,7 @@ import {
 } from '../crypto/pkcs11/pkcs11-ceremony';
 import { createLogger } from '../logger';
 import { moveProfile, type MoveProfileOptions } from './keys-move-profile';
-import {
-  nonNegativeInteger,
-  positiveInteger,
-  runProgram,
-  say,
-  stopOnInterrupt,
-  withDatabase,
-} from './cli-support';
+import { positiveInteger, runProgram, say, stopOnInterrupt, withDatabase } from './cli-support';
 
 /**
  * Key management: `generate` writes a development master key pair,
@@ -283,9 +276,9 @@ export function buildProgram(): Command {
     )
     .option('--batch-size <n>', 'records per batch', positiveInteger, 200)
     .option(
-      '--settle-ms <ms>',
-      'wait after each keyring change so every instance sees it (default 2 x KEYRING_REFRESH_MS)',
-      nonNegativeInteger,
+      '--service-stopped',
+      'no instance is running: do not wait 2 x KEYRING_REFRESH_MS after each keyring change',
+      false,
     )
     .option('--no-progress', 'no progress bar')
     .action((options: MoveProfileOptions) => moveProfile(loadConfig(), options));

@@ -40,6 +40,11 @@ export interface BlindIndex {
   matches(kind: RekeyedIndex, stored: string | null, value: string): boolean;
   /** Whether `stored` was made with the version new indexes use. */
   isCurrent(kind: RekeyedIndex, stored: string): boolean;
+  /**
+   * Reloads the keyring once when `stored` names a version not held in
+   * memory (another process added it since the last reload); nothing otherwise.
+   */
+  loadVersionOf(kind: RekeyedIndex, stored: string | null): Promise<void>;
 }
 
 const purposeOf = (kind: RekeyedIndex | 'person'): BlindIndexPurpose => `blind-index:${kind}`;
@@ -53,6 +58,10 @@ const indexWith = ({ version, key, algorithm }: VersionedKey<MacAlgorithm>, valu
   `${version}:${macWith(algorithm, key, value)}`;
 
 export function createBlindIndex(keyring: Keyring): BlindIndex {
+  const heldKeyOf = (kind: RekeyedIndex, stored: string) => {
+    const version = Number(stored.slice(0, stored.indexOf(':')));
+    return keyring.blindIndexKeys(purposeOf(kind)).find((key) => key.version === version);
+  };
   const compute = (kind: RekeyedIndex | 'person', value: string) => {
     requireValue(value);
     return indexWith(keyring.blindIndexKey(purposeOf(kind)), value);
@@ -68,8 +77,7 @@ export function createBlindIndex(keyring: Keyring): BlindIndex {
     matches(kind, stored, value) {
       requireValue(value);
       if (stored === null) return false;
-      const version = Number(stored.slice(0, stored.indexOf(':')));
-      const key = keyring.blindIndexKeys(purposeOf(kind)).find((k) => k.version === version);
+      const key = heldKeyOf(kind, stored);
       if (!key) return false;
       const expected = Buffer.from(indexWith(key, value));
       const given = Buffer.from(stored);
@@ -77,6 +85,11 @@ export function createBlindIndex(keyring: Keyring): BlindIndex {
     },
     isCurrent(kind, stored) {
       return stored.startsWith(`${keyring.blindIndexKey(purposeOf(kind)).version}:`);
+    },
+    async loadVersionOf(kind, stored) {
+      // `deleted:<id>` and null name no version: nothing to load.
+      if (stored === null || !/^\d+:/.test(stored) || heldKeyOf(kind, stored)) return;
+      await keyring.reload();
     },
   };
 }

@@ -175,10 +175,19 @@ export function createCryptoModule(
       );
       if (config.keyringRefreshMs) {
         // New key versions made by another process (a re-index's pending blind-index key).
+        let reloading = false;
         refresher = setInterval(() => {
-          keyring.reload().catch((error: unknown) => {
-            logger.warn({ err: error }, 'keyring reload failed; the keys held stay in use');
-          });
+          // One reload at a time: two overlapping loads could each unwrap the same new entry.
+          if (reloading) return;
+          reloading = true;
+          keyring
+            .reload()
+            .catch((error: unknown) => {
+              logger.warn({ err: error }, 'keyring reload failed; the keys held stay in use');
+            })
+            .finally(() => {
+              reloading = false;
+            });
         }, config.keyringRefreshMs);
         refresher.unref();
       }

@@ -252,6 +252,12 @@ export function createFieldCipher(
 
     isCurrent,
 
+    async hasSubjectKey(subjectId) {
+      assertId(subjectId, 'subjectId');
+      const entry = await subjectKeys.find(subjectId);
+      return Boolean(entry?.wrappedKey) && !entry?.destroyedAt;
+    },
+
     async reencrypt(ref, ciphertext) {
       if (isCurrent(ciphertext)) return null;
       const plaintext = await decrypt(ref, ciphertext);

@@ -84,7 +84,7 @@ export interface Keyring {
   addBlindIndexVersion(purpose: BlindIndexPurpose): Promise<number>;
   /** Makes a pending version active and every older live version retiring. */
   activateBlindIndexKey(purpose: BlindIndexPurpose, version: number): Promise<void>;
-  /** Retires every version below the active one (no stored index names them any more). */
+  /** Retires every version below the active one (no stored index names them any more) and any pending one. */
   retireOlderBlindIndexKeys(purpose: BlindIndexPurpose): Promise<number[]>;
   /** The key that seals legal holds (and only them): the newest version. */
   retentionKey(): VersionedKey;
@@ -167,7 +167,11 @@ export function createKeyring(
       if (entry.status === 'retired' || !entry.wrapped) continue;
       const name = slot(entry.purpose, entry.version);
       live.add(name);
-      if (!keys.has(name)) keys.set(name, await unwrapEntry(entry, current));
+      if (keys.has(name)) continue;
+      const key = await unwrapEntry(entry, current);
+      // A load running beside this one (a reload on an unknown version) may have set it meanwhile.
+      if (keys.has(name)) wipe(key);
+      else keys.set(name, key);
     }
     for (const [name, key] of keys) {
       if (!live.has(name)) {
@@ -307,7 +311,10 @@ export function createKeyring(
       const current = requireOpen();
       await load(current);
       const active = newest(purpose).version;
-      const older = liveVersions(purpose).filter((entry) => entry.version < active);
+      // A pending version left by an abandoned move would otherwise be computed by every lookup.
+      const older = liveVersions(purpose).filter(
+        (entry) => entry.version < active || entry.status === 'pending',
+      );
       for (const entry of older) await store.retire(purpose, entry.version, new Date());
       await load(current);
       return older.map((entry) => entry.version);

@@ -19,8 +19,10 @@ import {
  * 2. After `settleMs`, the new version is activated: new indexes use it.
  * 3. After `settleMs` again, every record is re-sealed and re-indexed
  *    (compare-and-set per record; an access event before each read).
- * 4. A check pass counts what is left; when nothing is, the old blind-index
- *    versions are retired. Otherwise run again (it resumes).
+ * 4. A check pass counts what is left; when nothing is, a second one after
+ *    `settleMs` confirms it, and the old blind-index versions (and any
+ *    pending one an abandoned run left) are retired. Otherwise run again (it
+ *    resumes). Records of erased subjects are left sealed and do not count.
  *
  * The person key (quota ledger) is not moved: docs/cryptography.md says why.
  */
@@ -57,7 +59,8 @@ export interface ProfileMoveDeps {
 export interface ProfileMoveOptions extends Omit<MoveOptions, 'checkOnly'> {
   /** How long every instance needs to see a keyring change (2 × KEYRING_REFRESH_MS). */
   settleMs: number;
-  onStep?(step: ProfileMoveStep): void;
+  /** Awaited: a step waits for it (tests look at the service between steps). */
+  onStep?(step: ProfileMoveStep): void | Promise<void>;
 }
 
 /** Steps 1 and 2: the blind-index keys of the profile, pending then active. */
@@ -71,18 +74,26 @@ async function moveBlindIndexKeys(
     const purpose = `blind-index:${kind}` as const;
     if (deps.keyring.blindIndexKey(purpose).algorithm === mac) continue;
     const version = await deps.keyring.addBlindIndexVersion(purpose);
-    options.onStep?.({ step: 'blind-index-pending', purpose, version, algorithm: mac });
+    await options.onStep?.({ step: 'blind-index-pending', purpose, version, algorithm: mac });
     moving.push({ purpose, version });
   }
   if (moving.length === 0) return;
-  options.onStep?.({ step: 'settling', ms: options.settleMs });
+  await options.onStep?.({ step: 'settling', ms: options.settleMs });
   await deps.sleep(options.settleMs);
   for (const { purpose, version } of moving) {
     await deps.keyring.activateBlindIndexKey(purpose, version);
-    options.onStep?.({ step: 'blind-index-activated', purpose, version });
+    await options.onStep?.({ step: 'blind-index-activated', purpose, version });
   }
-  options.onStep?.({ step: 'settling', ms: options.settleMs });
+  await options.onStep?.({ step: 'settling', ms: options.settleMs });
   await deps.sleep(options.settleMs);
+}
+
+/** A check pass: what is still not in the profile's form (nothing read, recorded or written). */
+async function leftToMove(deps: ProfileMoveDeps, options: ProfileMoveOptions): Promise<number> {
+  const check = await moveStoredData(deps, deps.sources, { ...options, checkOnly: true });
+  const left = check.reduce((sum, report) => sum + report.changed, 0);
+  await options.onStep?.({ step: 'check-done', left });
+  return left;
 }
 
 export async function moveToProfile(
@@ -99,17 +110,22 @@ export async function moveToProfile(
   }
   await moveBlindIndexKeys(deps, options);
   const reports = await moveStoredData(deps, deps.sources, options);
-  options.onStep?.({ step: 'pass-done', reports });
-  const check = await moveStoredData(deps, deps.sources, { ...options, checkOnly: true });
-  const left = check.reduce((sum, report) => sum + report.changed, 0);
-  options.onStep?.({ step: 'check-done', left });
+  await options.onStep?.({ step: 'pass-done', reports });
+  let left = await leftToMove(deps, options);
+  if (left === 0 && options.settleMs > 0) {
+    // Once more after a settle: an instance that had not reloaded yet may have written the old form.
+    await options.onStep?.({ step: 'settling', ms: options.settleMs });
+    await deps.sleep(options.settleMs);
+    left = await leftToMove(deps, options);
+  }
   const retired: Record<string, number[]> = {};
   if (left === 0) {
     for (const kind of REKEYED) {
       const purpose = `blind-index:${kind}` as const;
       const versions = await deps.keyring.retireOlderBlindIndexKeys(purpose);
       retired[purpose] = versions;
-      if (versions.length > 0) options.onStep?.({ step: 'blind-index-retired', purpose, versions });
+      if (versions.length > 0)
+        await options.onStep?.({ step: 'blind-index-retired', purpose, versions });
     }
   }
   return { profile: deps.profile, reports, left, retired };

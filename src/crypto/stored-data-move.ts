@@ -1,4 +1,5 @@
 import { DecryptionFailed } from '../errors';
+import { SubjectKeyUnavailable } from './field-cipher';
 import type { BlindIndex, RekeyedIndex } from './blind-index';
 import type { EncryptedField, FieldCipher, FieldRef } from './field-cipher-types';
 
@@ -31,6 +32,8 @@ export interface SealedRecord {
   subjectId: string;
   fields: SealedField[];
   indexes: DerivedIndex[];
+  /** Values the store adds when the record is moved (the identities' registration key). */
+  alsoSet?: Record<string, string>;
 }
 
 export type ReplaceOutcome = 'replaced' | 'changed' | 'conflict';
@@ -57,11 +60,20 @@ export interface SourceReport {
   label: string;
   scanned: number;
   moved: number;
-  /** Fields sealed with a destroyed data key (an erasure under way): left as they are. */
+  /**
+   * Records of a subject whose data key is destroyed (erased; an erased buyer's
+   * orders keep their ciphertext until the legal hold ends): nobody can read
+   * them, so they are neither read, nor recorded, nor counted as left.
+   */
+  erased: number;
+  /** Records that did not decrypt though their key exists (damaged): left as they are. */
   unreadable: number;
-  /** Changed by a writer during the pass, or refused by a unique index: run again. */
+  /** Changed by a writer between the read and the write: run again. */
   changed: number;
+  /** Refused by a unique index (two registrations of one person by one user): `conflictIds`. */
   conflicts: number;
+  /** The ids of the records a unique index refused (ids only, never data). */
+  conflictIds: string[];
 }
 
 export interface MoveOptions {
@@ -73,7 +85,7 @@ export interface MoveOptions {
   /** Before each source is walked, with how many records it holds. */
   onSource?(source: string, total: number): void;
   /** After each record; a throw stops the pass there (it resumes on the next run). */
-  onRecord?(source: string, scanned: number): void | Promise<void>;
+  onRecord?(source: string, scanned: number, recordId: string): void | Promise<void>;
 }
 
 /** What of the record is not in the current profile's form yet. */
@@ -123,6 +135,10 @@ async function moveRecord(
 ): Promise<void> {
   const stale = staleParts(deps, record);
   if (stale.fields.length === 0 && stale.indexes.length === 0) return;
+  if (!(await deps.fieldCipher.hasSubjectKey(record.subjectId))) {
+    report.erased += 1;
+    return;
+  }
   if (options.checkOnly) {
     report.changed += 1;
     return;
@@ -135,17 +151,23 @@ async function moveRecord(
   try {
     next = await movedValues(deps, record, stale);
   } catch (error) {
-    if (!(error instanceof DecryptionFailed)) throw error;
+    // SubjectKeyUnavailable: an erasure destroyed the key between the read and the re-seal.
+    if (!(error instanceof DecryptionFailed) && !(error instanceof SubjectKeyUnavailable)) {
+      throw error;
+    }
     report.unreadable += 1;
     return;
   }
   const expected: Record<string, string> = {};
   for (const field of stale.fields) expected[field.name] = field.ciphertext;
   for (const index of stale.indexes) expected[index.name] = index.stored;
-  const outcome = await source.replace(record.id, expected, next);
+  const outcome = await source.replace(record.id, expected, { ...record.alsoSet, ...next });
   if (outcome === 'replaced') report.moved += 1;
-  else if (outcome === 'conflict') report.conflicts += 1;
-  else report.changed += 1;
+  else if (outcome === 'changed') report.changed += 1;
+  else {
+    report.conflicts += 1;
+    report.conflictIds.push(record.id);
+  }
 }
 
 /**
@@ -164,9 +186,11 @@ export async function moveStoredData(
       label: source.label,
       scanned: 0,
       moved: 0,
+      erased: 0,
       unreadable: 0,
       changed: 0,
       conflicts: 0,
+      conflictIds: [],
     };
     reports.push(report);
     options.onSource?.(source.label, await source.count());
@@ -176,7 +200,7 @@ export async function moveStoredData(
       for (const record of batch) {
         await moveRecord(deps, source, record, options, report);
         report.scanned += 1;
-        await options.onRecord?.(source.label, report.scanned);
+        await options.onRecord?.(source.label, report.scanned, record.id);
       }
       if (batch.length < options.batchSize) break;
       after = batch[batch.length - 1]!.id;

@@ -1,7 +1,6 @@
 import { NotFound } from '../errors';
 import type { RequestContext } from '../http/route';
 import type {
-  IdentitiesStore,
   IdentityCorrection,
   IdentityFieldChanges,
   IdentityRecord,
@@ -40,7 +39,7 @@ export async function correctIdentity(
   const update = await correctedFields(deps, identityId, plain, changes);
   const at = deps.now();
   if (!(await deps.store.updateFields(identityId, update, at))) throw new NotFound('identity');
-  await deps.events.written(ctx, facts, () => restore(deps.store, record));
+  await deps.events.written(ctx, facts, () => restore(deps, record, plain));
   return maskedView({ ...record, ...update, updatedAt: at }, { ...plain, ...changes }, deps.now());
 }
 
@@ -68,14 +67,26 @@ async function correctedFields(
   return update;
 }
 
-/** Puts back every field a correction may have replaced, and the old update time. */
-async function restore(store: IdentitiesStore, record: IdentityRecord): Promise<void> {
-  await store.updateFields(
+/**
+ * Puts back every field a correction may have replaced, and the old update
+ * time. The old values are sealed and indexed again rather than the stored
+ * strings written back: a profile move (keys move-profile) may have retired
+ * the key version those strings were made with meanwhile.
+ */
+async function restore(
+  deps: IdentityUseCaseDeps,
+  record: IdentityRecord,
+  plain: IdentityPlaintext,
+): Promise<void> {
+  const sealed = await encryptCorrection(deps.fieldCipher, record.id, {
+    name: plain.name,
+    phone: plain.phone,
+  });
+  await deps.store.updateFields(
     record.id,
     {
-      name: record.name,
-      phone: record.phone,
-      nameIndex: record.nameIndex,
+      ...sealed,
+      nameIndex: deps.blindIndex.name(plain.name),
       verificationStatus: record.verificationStatus,
       verifiedAt: record.verifiedAt,
     },

@@ -12,7 +12,7 @@ import { ensureModelIndexes } from '../db/indexes';
 import { findById } from '../db/find-by-id';
 
 /** Stored shape: the record, with its id repeated as the primary key. */
-type IdentityDocument = IdentityRecord & { _id: string };
+type IdentityDocument = IdentityRecord & { _id: string; registrationKey?: string };
 
 const identitySchema = new Schema<IdentityDocument>(
   {
@@ -32,6 +32,8 @@ const identitySchema = new Schema<IdentityDocument>(
     idNumberIndex: { type: String, required: true },
     nameIndex: { type: String, default: null },
     personRef: { type: String, default: null },
+    // `<userId>:<personRef>` while ACTIVE, absent otherwise (never null: the index is sparse).
+    registrationKey: { type: String },
     name: { type: String, default: null },
     idNumber: { type: String, default: null },
     phone: { type: String, default: null },
@@ -67,6 +69,9 @@ const identitySchema = new Schema<IdentityDocument>(
 identitySchema.index({ id: 1 }, { unique: true });
 // Idempotent registration: one identity per user and id number (by blind index).
 identitySchema.index({ userId: 1, idNumberIndex: 1 }, { unique: true });
+// One active registration per user and person whatever blind-index key version made its
+// idNumberIndex: during a re-index (keys move-profile) instances may write different versions.
+identitySchema.index({ registrationKey: 1 }, { unique: true, sparse: true });
 // The auditor's search by person: every record of one person, kept after deletion.
 identitySchema.index({ personRef: 1, createdAt: 1 });
 
@@ -121,6 +126,11 @@ function toRecord(document: IdentityRecord): IdentityRecord {
 /** `null` also matches a record without the field (written before it existed). */
 const WITHOUT_PERSON_REF = { status: 'ACTIVE' as const, personRef: null };
 
+/** The unique key of an active registration: one per user and person. */
+export function registrationKeyOf(record: Pick<IdentityRecord, 'userId' | 'personRef'>): string {
+  return `${record.userId}:${record.personRef}`;
+}
+
 /** The two collections' models, shared with the profile move's store (sealed-identities-store.ts). */
 export function identityModels(connection: Connection) {
   return {
@@ -134,15 +144,26 @@ export function createIdentitiesStore(connection: Connection): IdentitiesStore {
   const { identities, photos } = identityModels(connection);
   return {
     async insert(record) {
-      return insertUnique(() => identities.create({ ...record, _id: record.id }));
+      return insertUnique(() =>
+        identities.create({
+          ...record,
+          _id: record.id,
+          ...(record.personRef ? { registrationKey: registrationKeyOf(record) } : {}),
+        }),
+      );
     },
     async findById(id) {
       const found = await findById<IdentityRecord>(identities, id);
       return found ? toRecord(found) : null;
     },
-    async findActiveByUserAndIndex(userId, idNumberIndexes) {
+    async findActiveRegistration(userId, { personRef, idNumberIndexes }) {
+      // By person key (one key version, ever), or by id number index for a record without one.
       const found = await identities
-        .findOne({ userId, idNumberIndex: { $in: idNumberIndexes }, status: 'ACTIVE' })
+        .findOne({
+          userId,
+          status: 'ACTIVE',
+          $or: [{ personRef }, { idNumberIndex: { $in: idNumberIndexes } }],
+        })
         .lean<IdentityRecord>();
       return found ? toRecord(found) : null;
     },
@@ -178,6 +199,7 @@ export function createIdentitiesStore(connection: Connection): IdentitiesStore {
             deletedAt: at,
             updatedAt: at,
           },
+          $unset: { registrationKey: '' },
         },
       );
       return result.modifiedCount === 1;

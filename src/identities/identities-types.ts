@@ -78,10 +78,14 @@ export interface PhotoRecord {
 export interface IdentitiesStore {
   insert(record: IdentityRecord): Promise<'inserted' | 'duplicate'>;
   findById(id: string): Promise<IdentityRecord | null>;
-  /** The user's active registration whose id number index is one of `idNumberIndexes` (one per live key version). */
-  findActiveByUserAndIndex(
+  /**
+   * The user's active registration of a person: by person key, or by an id
+   * number index under any live key version (`idNumberIndexes`), for a record
+   * from before person keys.
+   */
+  findActiveRegistration(
     userId: string,
-    idNumberIndexes: string[],
+    person: { personRef: string; idNumberIndexes: string[] },
   ): Promise<IdentityRecord | null>;
   /** Replaces encrypted fields of an active identity; false when it is gone. */
   updateFields(id: string, changes: IdentityFieldChanges, at: Date): Promise<boolean>;

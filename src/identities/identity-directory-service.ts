@@ -52,7 +52,11 @@ export function createIdentityDirectory({
   const readable = async (identityId: unknown) => {
     if (typeof identityId !== 'string') return null;
     const record = await identitiesStore.findById(identityId);
-    return isReadable(record) ? record : null;
+    if (!isReadable(record)) return null;
+    // An index made with a key version this instance has not loaded yet (a re-index under way).
+    await blindIndex.loadVersionOf('idNumber', record.idNumberIndex);
+    await blindIndex.loadVersionOf('name', record.nameIndex);
+    return record;
   };
   return {
     async findBuyer(identityId) {

@@ -44,9 +44,13 @@ export async function registerIdentity(
 ): Promise<RegistrationResult> {
   const registration = checkRegistration(input, deps.now());
   const idNumberIndex = deps.blindIndex.idNumber(registration.plain.idNumber);
-  // Every live key version: during a re-index a registration may still carry the old one.
-  const indexes = deps.blindIndex.candidates('idNumber', registration.plain.idNumber);
-  const existing = await deps.store.findActiveByUserAndIndex(registration.userId, indexes);
+  const findExisting = () =>
+    deps.store.findActiveRegistration(registration.userId, {
+      personRef: deps.blindIndex.person(registration.plain.idNumber),
+      // Every live key version: during a re-index a record may still carry the old one.
+      idNumberIndexes: deps.blindIndex.candidates('idNumber', registration.plain.idNumber),
+    });
+  const existing = await findExisting();
   if (existing) return { created: false, identity: await showExisting(deps, ctx, existing) };
 
   const verificationStatus = await deps.verifier.verify({
@@ -59,7 +63,7 @@ export async function registerIdentity(
   });
   if (!record) {
     // A concurrent request registered the same person for this user first: answer with theirs.
-    const winner = await deps.store.findActiveByUserAndIndex(registration.userId, indexes);
+    const winner = await findExisting();
     if (!winner) throw new Conflict('CONFLICT', 'The identity changed concurrently; retry.');
     return { created: false, identity: await showExisting(deps, ctx, winner) };
   }

@@ -1,7 +1,7 @@
 import type { Connection } from 'mongoose';
 import { replaceIfUnchanged } from '../db/replace-if-unchanged';
 import type { DerivedIndex, SealedField, SealedRecordSource } from '../crypto/stored-data-move';
-import { identityModels } from './identities-store';
+import { identityModels, registrationKeyOf } from './identities-store';
 import { fieldRef, photoRef } from './identity-ciphertext';
 import type { IdentityRecord, PhotoRecord, PhotoSide } from './identities-types';
 import type { IdentityField } from './personal-fields';
@@ -49,12 +49,17 @@ export function createSealedIdentitiesSource(connection: Connection): SealedReco
         .find({ ...WITH_SEALED_FIELD, ...(after === null ? {} : { id: { $gt: after } }) })
         .sort({ id: 1 })
         .limit(limit)
-        .lean<IdentityRecord[]>();
+        .lean<(IdentityRecord & { registrationKey?: string })[]>();
       return found.map((record) => ({
         id: record.id,
         subjectId: record.id,
         fields: sealedFields(record),
         indexes: derivedIndexes(record),
+        // A registration from before registration keys gets one, so that from now on a second
+        // registration of the person by the user is refused whatever index version it carries.
+        ...(record.status === 'ACTIVE' && record.personRef && !record.registrationKey
+          ? { alsoSet: { registrationKey: registrationKeyOf(record) } }
+          : {}),
       }));
     },
     replace: (id, expected, next) => replaceIfUnchanged(identities, { id }, expected, next),
