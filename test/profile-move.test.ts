@@ -51,7 +51,7 @@ async function stopKeepingData(app: TestApp) {
 }
 
 /** A keys CLI command as an operator runs it, with the profile in the environment. */
-function keysCli(args: string[], profile: 'intl' | 'gm') {
+function keysCli(args: string[], profile: 'intl' | 'gm', env: Record<string, string> = {}) {
   return promisify(execFile)(
     process.execPath,
     [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'src/cli/keys.ts', ...args],
@@ -66,6 +66,7 @@ function keysCli(args: string[], profile: 'intl' | 'gm') {
         KEYRING_REFRESH_MS: '100',
         NODE_ENV: 'development',
         LOG_LEVEL: 'warn',
+        ...env,
       },
       timeout: 120_000,
     },
@@ -195,11 +196,19 @@ afterAll(async () => {
 });
 
 describe('moving an intl database to gm with the service running', () => {
-  it('when the KEKs are still AES, then move-profile refuses in one line and changes nothing', async () => {
+  it('when the KEKs are still AES, or the instances never reload their keyring, then move-profile refuses in one line and changes nothing', async () => {
     const answer = await keysCli(['move-profile', '--no-progress'], 'gm');
     expect(answer.code).toBe(1);
     expect(answer.stderr.trim().split('\n')).toEqual([
       expect.stringContaining('run `npm run keys:rotate` under CRYPTO_PROFILE=gm first'),
+    ]);
+    // Instances that never reload the keyring would never learn of a new index version.
+    const neverReloads = await keysCli(['move-profile', '--no-progress'], 'gm', {
+      KEYRING_REFRESH_MS: '0',
+    });
+    expect(neverReloads.code).toBe(1);
+    expect(neverReloads.stderr.trim().split('\n')).toEqual([
+      expect.stringContaining('KEYRING_REFRESH_MS=0: running instances never reload the keyring'),
     ]);
     service = await start('gm', { KEYRING_REFRESH_MS: '100' });
     expect(await keyring('blind-index:idNumber')).toEqual(['v1 active hmac-sha256']);
