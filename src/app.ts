@@ -127,7 +127,10 @@ function createCapabilities({ config, connection, logger, clock, maintenance }: 
   const alerts = createAlertsModule({ connection, accessLog, clients, logger, clock }, config);
   // Field encryption and the identity directory next: quota and disclosure are built on them.
   // Keys are loaded by start() (ensureIndexes): production refuses to start without a master key.
-  const crypto = createCryptoModule({ connection, logger }, config);
+  const crypto = createCryptoModule(
+    { connection, logger },
+    { ...config, reportsKeyring: !maintenance },
+  );
   // Disclosure writes a receipt per disclosure and the identities export lists them: one store for both.
   const receipts = createReceiptsStore(connection);
   // The export reads the person's orders and quota (checkout's collections) and who received their data.

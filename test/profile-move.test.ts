@@ -202,21 +202,25 @@ describe('moving an intl database to gm with the service running', () => {
     expect(answer.stderr.trim().split('\n')).toEqual([
       expect.stringContaining('run `npm run keys:rotate` under CRYPTO_PROFILE=gm first'),
     ]);
-    // Instances that never reload the keyring would never learn of a new index version.
-    const neverReloads = await keysCli(['move-profile', '--no-progress'], 'gm', {
-      KEYRING_REFRESH_MS: '0',
-    });
-    expect(neverReloads.code).toBe(1);
-    expect(neverReloads.stderr.trim().split('\n')).toEqual([
-      expect.stringContaining('KEYRING_REFRESH_MS=0: running instances never reload the keyring'),
-    ]);
     service = await start('gm', { KEYRING_REFRESH_MS: '100' });
+    // An instance that never reloads its keyring would never learn of a new index version.
+    const neverReloads = await start('gm', { KEYRING_REFRESH_MS: '0' });
+    const refused = await keysCli(['rotate', '--no-progress'], 'gm').then(() =>
+      keysCli(['move-profile', '--no-progress'], 'gm'),
+    );
+    await stopKeepingData(neverReloads);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim().split('\n')).toEqual([
+      expect.stringContaining(
+        '1 running instance(s) never reload the keyring (KEYRING_REFRESH_MS=0',
+      ),
+    ]);
     expect(await keyring('blind-index:idNumber')).toEqual(['v1 active hmac-sha256']);
   }, 120_000);
 
   it('when run after keys:rotate, then every field is SM4, the indexes HMAC-SM3, the old index keys retired, and the service kept finding people throughout', async () => {
     expect((await keysCli(['rotate', '--batch-size', '2', '--no-progress'], 'gm')).code).toBe(0);
-    operator = await start('gm', { KEYRING_REFRESH_MS: '0' });
+    operator = await start('gm', { KEYRING_REFRESH_MS: '100' });
     let checkedMidway = false;
     const racing: { statuses: number[]; ids: Set<string> } = { statuses: [], ids: new Set() };
     const report = await operator.profileMove.run({
@@ -335,13 +339,18 @@ describe('moving an intl database to gm with the service running', () => {
     expect(status.stdout).toContain('blind-index:name v2: active hmac-sm3');
   }, 120_000);
 
-  it('when a record is corrected while the move holds an older copy, then the correction wins, the move says what is left, and a second run finishes', async () => {
+  it('when a record is corrected while the move holds an older copy, or has lost its data key, then the correction wins, the move says what is left, and a second run finishes', async () => {
     // Back to intl for a moment: new records and a correction that the move to gm must catch.
     await stopKeepingData(operator);
     const back = await start('intl');
     const late = [await registerBuyer(back, checkout), await registerBuyer(back, checkout)];
+    // And one whose data key is missing, not destroyed (a restore that left subject_keys behind).
+    const keyless = await registerBuyer(back, checkout);
     await stopKeepingData(back);
-    operator = await start('gm', { KEYRING_REFRESH_MS: '0' });
+    const subjectKeys = service.connection.collection('subject_keys');
+    const keyDocument = await subjectKeys.findOne({ subjectId: keyless.identityId });
+    await subjectKeys.deleteOne({ _id: keyDocument!._id });
+    operator = await start('gm', { KEYRING_REFRESH_MS: '100' });
     let victim: Buyer | null = null;
     const first = await operator.profileMove.run({
       runId: 'race',
@@ -362,8 +371,11 @@ describe('moving an intl database to gm with the service running', () => {
     });
     const identities = first.reports.find((r) => r.label === 'identities')!;
     expect(identities.changed).toBe(1);
-    expect(first.left).toBe(1);
+    // Not taken for erased: listed by id, and left.
+    expect(identities).toMatchObject({ erased: 0, unreadableIds: [keyless.identityId] });
+    expect(first.left).toBe(2);
     expect(first.retired).toEqual({});
+    await subjectKeys.insertOne(keyDocument!);
     const second = await operator.profileMove.run({
       runId: 'again',
       batchSize: 100,
@@ -372,15 +384,28 @@ describe('moving an intl database to gm with the service running', () => {
     expect(second.left).toBe(0);
     const corrected = victim!;
     await expectReadable({ ...corrected, person: { ...corrected.person, phone: '13911112222' } });
-    for (const buyer of late.filter((b) => b !== corrected)) await expectReadable(buyer);
+    for (const buyer of [...late, keyless].filter((b) => b !== corrected)) {
+      await expectReadable(buyer);
+    }
     expect((await storedFormats()).identities).toEqual(new Set(['eg1']));
   }, 120_000);
 
-  it('when the move back to intl cannot record its reads, then nothing is moved; when it is interrupted, then running it again resumes with the same new key version, and everything ends AES and HMAC-SHA-256', async () => {
+  it('when the move back to intl finds an instance that does not take the new version up, or cannot record its reads, then nothing is moved; when it is interrupted, then running it again resumes with the same new key version, and everything ends AES and HMAC-SHA-256', async () => {
     await stopKeepingData(operator);
     expect((await keysCli(['rotate', '--no-progress'], 'intl')).code).toBe(0);
-    operator = await start('intl', { KEYRING_REFRESH_MS: '0' });
-    // Fail closed first: the operator's next access event cannot be written.
+    operator = await start('intl', { KEYRING_REFRESH_MS: '100' });
+    // An instance that reports but never takes the new version up: the move stops before
+    // activating it, naming the instance.
+    const readers = service.connection.collection('keyring_readers');
+    const stuck = { refreshMs: 60_000, heartbeatAt: new Date(), holds: [], writes: [] };
+    await readers.insertOne({ _id: 'stuck-instance', ...stuck } as never);
+    const waited = operator.profileMove.run({ runId: 'stuck', batchSize: 2, settleMs: 300 });
+    await expect(waited).rejects.toThrow(
+      '1 running instance(s) have not loaded blind-index:idNumber v3 (stuck-in)',
+    );
+    expect(await keyring('blind-index:idNumber')).toContain('v3 pending hmac-sha256');
+    await readers.deleteOne({ _id: 'stuck-instance' as never });
+    // Fail closed: the operator's next access event cannot be written.
     await operator.http().get('/v1/audit-events?limit=1').set(auth(auditor)).expect(200);
     await blockNextAppend(operator);
     const blocked = operator.profileMove.run({ runId: 'blocked', batchSize: 2, settleMs: 300 });

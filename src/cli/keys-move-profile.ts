@@ -1,7 +1,7 @@
 import { Presets, SingleBar } from 'cli-progress';
 import { randomUUID } from 'node:crypto';
 import { createApp } from '../app';
-import { ConfigError, type Config } from '../config';
+import type { Config } from '../config';
 import type { ProfileMoveStep } from '../crypto/profile-move';
 import { createLogger } from '../logger';
 import { say, stopOnInterrupt, withDatabase } from './cli-support';
@@ -23,12 +23,6 @@ function logStep(logger: ReturnType<typeof createLogger>, step: ProfileMoveStep)
  * re-keyed under CRYPTO_PROFILE, with the service running (src/crypto/profile-move.ts).
  */
 export async function moveProfile(config: Config, options: MoveProfileOptions): Promise<void> {
-  if (!options.serviceStopped && config.keyringRefreshMs === 0) {
-    // Instances that never reload would never learn of the new blind-index key version.
-    throw new ConfigError(
-      'KEYRING_REFRESH_MS=0: running instances never reload the keyring; stop them and pass --service-stopped',
-    );
-  }
   await withDatabase(config, async (connection) => {
     const logger = createLogger(config.logLevel);
     const built = createApp({ config, connection, logger, maintenance: true });
@@ -45,7 +39,8 @@ export async function moveProfile(config: Config, options: MoveProfileOptions): 
       const report = await built.profileMove.run({
         runId: randomUUID(),
         batchSize: options.batchSize,
-        settleMs: options.serviceStopped ? 0 : config.keyringRefreshMs * 2,
+        // Running instances report what they hold; this bounds requests already under way.
+        settleMs: options.serviceStopped ? 0 : Math.max(config.keyringRefreshMs, 1000) * 2,
         onStep: (step) => logStep(logger, step),
         onSource(source, total) {
           if (!options.progress) return;
@@ -65,6 +60,7 @@ export async function moveProfile(config: Config, options: MoveProfileOptions): 
         );
         // Two active registrations of one person by one user: ids only (docs/cryptography.md).
         if (r.conflictIds.length > 0) say(`  refused: ${r.conflictIds.join(', ')}`);
+        if (r.unreadableIds.length > 0) say(`  unreadable: ${r.unreadableIds.join(', ')}`);
       }
       if (report.left > 0) {
         say(`${report.left} record(s) not moved yet: run move-profile again`);

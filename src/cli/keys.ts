@@ -35,7 +35,7 @@ import { positiveInteger, runProgram, say, stopOnInterrupt, withDatabase } from 
 
 function openCrypto(config: Config, connection: Connection) {
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-  return createCryptoModule({ connection, logger }, config);
+  return createCryptoModule({ connection, logger }, { ...config, reportsKeyring: false });
 }
 
 async function rotate(

@@ -5,6 +5,8 @@ import { cipherOf, type CryptoProfile } from './crypto-profile';
 import { createFieldCipher, type ManagedFieldCipher } from './field-cipher';
 import type { KeyProviderKind } from './key-provider';
 import { createKeyring, type Keyring } from './keyring';
+import { createKeyringReadersStore, type KeyringReadersStore } from './keyring-readers-store';
+import { startKeyringRefresher, type KeyringRefresher } from './keyring-refresher';
 import { createKeyringStore } from './keyring-store';
 import {
   generateMasterKeyFiles,
@@ -25,6 +27,12 @@ export interface CryptoConfig {
   dataKeyCacheMs: number;
   /** Reloads the keyring this often while running (0: never; see Config.keyringRefreshMs). */
   keyringRefreshMs?: number;
+  /**
+   * Whether this process reports what it holds of the keyring (default true):
+   * a serving instance does; a maintenance tool (keys, quota CLIs) does not,
+   * so a move does not wait on or refuse because of itself.
+   */
+  reportsKeyring?: boolean;
   /** Algorithms of new keys and ciphertexts (default intl); stored data is read whatever it says. */
   cryptoProfile?: CryptoProfile;
   /** Where the master key lives (default file: KEYS_DIR). */
@@ -38,6 +46,8 @@ export interface CryptoModule {
   blindIndex: BlindIndex;
   keyring: Keyring;
   subjectKeys: SubjectKeyStore;
+  /** What each running instance holds of the keyring (keys move-profile waits on it). */
+  readers: KeyringReadersStore;
   ensureIndexes(): Promise<void>;
   /**
    * Opens the master key provider (file: development creates a key when
@@ -118,7 +128,8 @@ export function createCryptoModule(
   const subjectKeys = createSubjectKeyStore(connection);
   let master: MasterKeySet | null = null;
   const profile = config.cryptoProfile ?? 'intl';
-  let refresher: NodeJS.Timeout | null = null;
+  const readers = createKeyringReadersStore(connection);
+  let refresher: KeyringRefresher | null = null;
 
   async function openMasterKeys(): Promise<MasterKeySet> {
     if (config.keyProvider === 'pkcs11') {
@@ -148,9 +159,11 @@ export function createCryptoModule(
     blindIndex: createBlindIndex(keyring),
     keyring,
     subjectKeys,
+    readers,
     async ensureIndexes() {
       await keyringStore.ensureIndexes();
       await subjectKeys.ensureIndexes();
+      await readers.ensureIndexes();
     },
     async start() {
       master = await openMasterKeys();
@@ -173,31 +186,19 @@ export function createCryptoModule(
         },
         'keys loaded',
       );
-      if (config.keyringRefreshMs) {
-        // New key versions made by another process (a re-index's pending blind-index key).
-        let reloading = false;
-        refresher = setInterval(() => {
-          // One reload at a time: two overlapping loads could each unwrap the same new entry.
-          if (reloading) return;
-          reloading = true;
-          keyring
-            .reload()
-            .catch((error: unknown) => {
-              logger.warn({ err: error }, 'keyring reload failed; the keys held stay in use');
-            })
-            .finally(() => {
-              reloading = false;
-            });
-        }, config.keyringRefreshMs);
-        refresher.unref();
-      }
+      refresher = await startKeyringRefresher({
+        keyring,
+        readers: config.reportsKeyring === false ? null : readers,
+        refreshMs: config.keyringRefreshMs ?? 0,
+        logger,
+      });
     },
     masterKeys: () => master,
     async isReady() {
       return keyring.isOpen();
     },
     async stop() {
-      if (refresher) clearInterval(refresher);
+      await refresher?.stop();
       refresher = null;
       fieldCipher.clearCache();
       keyring.close();

@@ -23,8 +23,11 @@ export interface FieldCipher {
   /** Rejects with DecryptionFailed (no detail) for any failure, incl. a destroyed key. */
   decrypt(ref: FieldRef, ciphertext: EncryptedField): Promise<Buffer>;
   decryptText(ref: FieldRef, ciphertext: EncryptedField): Promise<string>;
-  /** Whether the subject's data key exists and is not destroyed (nothing is unwrapped). */
-  hasSubjectKey(subjectId: string): Promise<boolean>;
+  /**
+   * The subject's data key, without unwrapping it: `present`, `destroyed`
+   * (crypto-shredded by an erasure) or `missing` (never made, or damaged).
+   */
+  subjectKeyState(subjectId: string): Promise<'present' | 'destroyed' | 'missing'>;
   /** Whether a ciphertext is in the format new fields are sealed in (nothing is decrypted). */
   isCurrent(ciphertext: EncryptedField): boolean;
   /**

@@ -252,10 +252,11 @@ export function createFieldCipher(
 
     isCurrent,
 
-    async hasSubjectKey(subjectId) {
+    async subjectKeyState(subjectId) {
       assertId(subjectId, 'subjectId');
       const entry = await subjectKeys.find(subjectId);
-      return Boolean(entry?.wrappedKey) && !entry?.destroyedAt;
+      if (entry?.destroyedAt) return 'destroyed';
+      return entry?.wrappedKey ? 'present' : 'missing';
     },
 
     async reencrypt(ref, ciphertext) {

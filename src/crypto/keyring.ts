@@ -73,6 +73,10 @@ export interface Keyring {
   kek(version: number): Promise<VersionedKey<CipherAlgorithm> | null>;
   /** The version new indexes are made with: the highest active one. */
   blindIndexKey(purpose: BlindIndexPurpose): VersionedKey<MacAlgorithm>;
+  /** What this instance holds and writes of the blind-index keys (`<purpose>#<version>`). */
+  blindIndexState(): { holds: string[]; writes: string[] };
+  /** Whether the keyring held an entry of this version at its last load, in any status (retired too). */
+  blindIndexVersionKnown(purpose: BlindIndexPurpose, version: number): boolean;
   /** Every live version of a blind-index key (pending, active, retiring), newest first: lookups try each. */
   blindIndexKeys(purpose: BlindIndexPurpose): VersionedKey<MacAlgorithm>[];
   /**
@@ -182,6 +186,30 @@ export function createKeyring(
     entries = listed;
   }
 
+  let loading: Promise<void> | null = null;
+  let queued: Promise<void> | null = null;
+
+  /**
+   * One load at a time, and the last one applied is the newest snapshot: a
+   * caller arriving while a load runs (which may have listed before the
+   * caller's change) shares one more load after it.
+   */
+  function loadLatest(current: MasterKeySet): Promise<void> {
+    if (!loading) {
+      loading = load(current).finally(() => {
+        loading = null;
+      });
+      return loading;
+    }
+    queued ??= loading
+      .catch(() => undefined)
+      .then(() => {
+        queued = null;
+        return loadLatest(current);
+      });
+    return queued;
+  }
+
   async function createEntry(
     purpose: KeyPurpose,
     version: number,
@@ -235,7 +263,7 @@ export function createKeyring(
       // A bare MasterKey (bench/crypto.ts, keys in memory) is one file version.
       const current =
         'privateKey' in given ? singleMasterKeySet(createFileMasterKeyProvider(given)) : given;
-      await load(current);
+      await loadLatest(current);
       // A fresh database gets version 1 of each key; a lost race just reloads.
       let created = false;
       for (const purpose of ['kek', ...BLIND_INDEX_PURPOSES, 'legal-retention'] as const) {
@@ -244,7 +272,7 @@ export function createKeyring(
           created = true;
         }
       }
-      if (created) await load(current);
+      if (created) await loadLatest(current);
       master = current;
     },
 
@@ -259,7 +287,7 @@ export function createKeyring(
       const current = requireOpen();
       const held = heldKek(version);
       if (held) return held;
-      await load(current);
+      await loadLatest(current);
       return heldKek(version);
     },
 
@@ -280,9 +308,24 @@ export function createKeyring(
         });
     },
 
+    blindIndexState() {
+      requireOpen();
+      const name = (purpose: KeyPurpose, version: number) => `${purpose}#${version}`;
+      return {
+        holds: BLIND_INDEX_PURPOSES.flatMap((purpose) =>
+          liveVersions(purpose).map((entry) => name(purpose, entry.version)),
+        ),
+        writes: BLIND_INDEX_PURPOSES.map((purpose) => name(purpose, newest(purpose).version)),
+      };
+    },
+
+    blindIndexVersionKnown(purpose, version) {
+      return entries.some((entry) => entry.purpose === purpose && entry.version === version);
+    },
+
     async addBlindIndexVersion(purpose) {
       const current = requireOpen();
-      await load(current);
+      await loadLatest(current);
       // Resuming: the pending version an earlier run added (with this profile's MAC) is the one.
       const pending = liveVersions(purpose).find(
         (entry) =>
@@ -294,7 +337,7 @@ export function createKeyring(
       if (!(await createEntry(purpose, version, current, 'pending'))) {
         throw new KeyringError(`another process created ${purpose} v${version}; run again`);
       }
-      await load(current);
+      await loadLatest(current);
       return version;
     },
 
@@ -304,19 +347,19 @@ export function createKeyring(
       for (const entry of liveVersions(purpose)) {
         if (entry.version < version) await store.markRetiring(purpose, entry.version);
       }
-      await load(current);
+      await loadLatest(current);
     },
 
     async retireOlderBlindIndexKeys(purpose) {
       const current = requireOpen();
-      await load(current);
+      await loadLatest(current);
       const active = newest(purpose).version;
       // A pending version left by an abandoned move would otherwise be computed by every lookup.
       const older = liveVersions(purpose).filter(
         (entry) => entry.version < active || entry.status === 'pending',
       );
       for (const entry of older) await store.retire(purpose, entry.version, new Date());
-      await load(current);
+      await loadLatest(current);
       return older.map((entry) => entry.version);
     },
 
@@ -335,12 +378,12 @@ export function createKeyring(
     },
 
     async reload() {
-      await load(requireOpen());
+      await loadLatest(requireOpen());
     },
 
     async addKekVersion() {
       const current = requireOpen();
-      await load(current);
+      await loadLatest(current);
       const highest = Math.max(
         0,
         ...entries.filter((e) => e.purpose === 'kek').map((e) => e.version),
@@ -352,7 +395,7 @@ export function createKeyring(
       for (const entry of liveVersions('kek')) {
         if (entry.version < version) await store.markRetiring('kek', entry.version);
       }
-      await load(current);
+      await loadLatest(current);
       return version;
     },
 
@@ -368,7 +411,7 @@ export function createKeyring(
       const current = requireOpen();
       if (version >= newest('kek').version) throw new KeyringError('cannot retire the current KEK');
       await store.retire('kek', version, new Date());
-      await load(current);
+      await loadLatest(current);
     },
 
     close() {

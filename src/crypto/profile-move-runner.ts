@@ -5,6 +5,7 @@ import type { BlindIndex } from './blind-index';
 import type { CryptoProfile } from './crypto-profile';
 import type { FieldCipher } from './field-cipher-types';
 import type { Keyring } from './keyring';
+import type { KeyringReadersStore } from './keyring-readers-store';
 import { moveToProfile, type ProfileMoveOptions, type ProfileMoveReport } from './profile-move';
 import type { SealedRecordSource } from './stored-data-move';
 
@@ -30,6 +31,7 @@ export interface ProfileMoveRunner {
  */
 export function createProfileMoveRunner(deps: {
   keyring: Keyring;
+  readers: KeyringReadersStore;
   fieldCipher: FieldCipher;
   blindIndex: BlindIndex;
   accessLog: AccessLog;

@@ -2,6 +2,7 @@ import type { BlindIndex, RekeyedIndex } from './blind-index';
 import { cipherOf, macOf, type CryptoProfile } from './crypto-profile';
 import type { FieldCipher } from './field-cipher-types';
 import type { Keyring } from './keyring';
+import type { KeyringReader, KeyringReadersStore } from './keyring-readers-store';
 import {
   moveStoredData,
   type MoveOptions,
@@ -15,10 +16,13 @@ import {
  *
  * 1. A new idNumber and name blind-index key version with the profile's MAC,
  *    added as pending: every instance reloads its keyring within
- *    KEYRING_REFRESH_MS and from then on looks records up under both versions.
- * 2. After `settleMs`, the new version is activated: new indexes use it.
- * 3. After `settleMs` again, every record is re-sealed and re-indexed
- *    (compare-and-set per record; an access event before each read).
+ *    KEYRING_REFRESH_MS and from then on looks records up under both
+ *    versions. The move waits until every live instance reports holding it
+ *    (keyring-readers-store.ts).
+ * 2. Then the new version is activated, and the move waits until every
+ *    instance reports writing with it, and `settleMs` more.
+ * 3. Every record is re-sealed and re-indexed (compare-and-set per record;
+ *    an access event before each read).
  * 4. A check pass counts what is left; when nothing is, a second one after
  *    `settleMs` confirms it, and the old blind-index versions (and any
  *    pending one an abandoned run left) are retired. Otherwise run again (it
@@ -49,6 +53,8 @@ export class ProfileMoveError extends Error {}
 
 export interface ProfileMoveDeps {
   keyring: Keyring;
+  /** What each running instance reports it holds of the keyring. */
+  readers: Pick<KeyringReadersStore, 'list'>;
   fieldCipher: FieldCipher;
   blindIndex: BlindIndex;
   sources: SealedRecordSource[];
@@ -57,10 +63,59 @@ export interface ProfileMoveDeps {
 }
 
 export interface ProfileMoveOptions extends Omit<MoveOptions, 'checkOnly'> {
-  /** How long every instance needs to see a keyring change (2 × KEYRING_REFRESH_MS). */
+  /**
+   * 0: no instance runs (nothing is waited for). Otherwise how long requests
+   * already under way may still write an old index after their instance
+   * reloaded (2 × KEYRING_REFRESH_MS); waits for instances are bounded by 5×.
+   */
   settleMs: number;
   /** Awaited: a step waits for it (tests look at the service between steps). */
   onStep?(step: ProfileMoveStep): void | Promise<void>;
+}
+
+const ACK_POLL_MS = 200;
+const MIN_ACK_WAIT_MS = 5000;
+
+/** Instances whose last report is recent enough to count (a crashed one stops reporting). */
+async function liveInstances(deps: ProfileMoveDeps): Promise<KeyringReader[]> {
+  const now = Date.now();
+  return (await deps.readers.list()).filter(
+    (reader) =>
+      reader.refreshMs === 0 || now - reader.heartbeatAt.getTime() <= reader.refreshMs * 3,
+  );
+}
+
+/** Refuses to run beside an instance that never reloads: it would never learn of a new version. */
+async function refuseNeverReloading(deps: ProfileMoveDeps): Promise<void> {
+  const never = (await liveInstances(deps)).filter((reader) => reader.refreshMs === 0);
+  if (never.length === 0) return;
+  throw new ProfileMoveError(
+    `${never.length} running instance(s) never reload the keyring (KEYRING_REFRESH_MS=0: ` +
+      `${never.map((reader) => reader.instanceId.slice(0, 8)).join(', ')}): ` +
+      'restart them with a refresh interval, or stop every instance and pass --service-stopped',
+  );
+}
+
+/** Waits until every live instance reports `has`; a ProfileMoveError naming the late ones after a bound. */
+async function untilEveryInstance(
+  deps: ProfileMoveDeps,
+  options: ProfileMoveOptions,
+  what: string,
+  has: (reader: KeyringReader) => boolean,
+): Promise<void> {
+  const deadline = Date.now() + Math.max(options.settleMs * 5, MIN_ACK_WAIT_MS);
+  for (;;) {
+    const late = (await liveInstances(deps)).filter((reader) => !has(reader));
+    if (late.length === 0) return;
+    if (Date.now() > deadline) {
+      throw new ProfileMoveError(
+        `${late.length} running instance(s) have not loaded ${what} ` +
+          `(${late.map((reader) => reader.instanceId.slice(0, 8)).join(', ')}): ` +
+          'check their keyring reloads (log "keyring reload failed"), then run again',
+      );
+    }
+    await deps.sleep(ACK_POLL_MS);
+  }
 }
 
 /** Steps 1 and 2: the blind-index keys of the profile, pending then active. */
@@ -78,12 +133,26 @@ async function moveBlindIndexKeys(
     moving.push({ purpose, version });
   }
   if (moving.length === 0) return;
-  await options.onStep?.({ step: 'settling', ms: options.settleMs });
-  await deps.sleep(options.settleMs);
+  const serviceRuns = options.settleMs > 0;
+  for (const { purpose, version } of moving) {
+    // Every instance looks records up under the new version before any record carries it.
+    if (serviceRuns) {
+      await untilEveryInstance(deps, options, `${purpose} v${version}`, (reader) =>
+        reader.holds.includes(`${purpose}#${version}`),
+      );
+    }
+  }
   for (const { purpose, version } of moving) {
     await deps.keyring.activateBlindIndexKey(purpose, version);
     await options.onStep?.({ step: 'blind-index-activated', purpose, version });
   }
+  if (!serviceRuns) return;
+  for (const { purpose, version } of moving) {
+    await untilEveryInstance(deps, options, `${purpose} v${version} as active`, (reader) =>
+      reader.writes.includes(`${purpose}#${version}`),
+    );
+  }
+  // Requests that made an index before their instance reloaded may still be writing it.
   await options.onStep?.({ step: 'settling', ms: options.settleMs });
   await deps.sleep(options.settleMs);
 }
@@ -91,7 +160,8 @@ async function moveBlindIndexKeys(
 /** A check pass: what is still not in the profile's form (nothing read, recorded or written). */
 async function leftToMove(deps: ProfileMoveDeps, options: ProfileMoveOptions): Promise<number> {
   const check = await moveStoredData(deps, deps.sources, { ...options, checkOnly: true });
-  const left = check.reduce((sum, report) => sum + report.changed, 0);
+  // In a check pass every stale record with a key is `changed`; one without a key is `unreadable`.
+  const left = check.reduce((sum, report) => sum + report.changed + report.unreadable, 0);
   await options.onStep?.({ step: 'check-done', left });
   return left;
 }
@@ -108,6 +178,7 @@ export async function moveToProfile(
         `CRYPTO_PROFILE=${deps.profile} first`,
     );
   }
+  if (options.settleMs > 0) await refuseNeverReloading(deps);
   await moveBlindIndexKeys(deps, options);
   const reports = await moveStoredData(deps, deps.sources, options);
   await options.onStep?.({ step: 'pass-done', reports });

@@ -66,8 +66,10 @@ export interface SourceReport {
    * them, so they are neither read, nor recorded, nor counted as left.
    */
   erased: number;
-  /** Records that did not decrypt though their key exists (damaged): left as they are. */
+  /** Records with no data key, or that did not decrypt (damaged): left as they are, and left. */
   unreadable: number;
+  /** Their ids (ids only, never data). */
+  unreadableIds: string[];
   /** Changed by a writer between the read and the write: run again. */
   changed: number;
   /** Refused by a unique index (two registrations of one person by one user): `conflictIds`. */
@@ -135,8 +137,15 @@ async function moveRecord(
 ): Promise<void> {
   const stale = staleParts(deps, record);
   if (stale.fields.length === 0 && stale.indexes.length === 0) return;
-  if (!(await deps.fieldCipher.hasSubjectKey(record.subjectId))) {
+  const key = await deps.fieldCipher.subjectKeyState(record.subjectId);
+  if (key === 'destroyed') {
     report.erased += 1;
+    return;
+  }
+  if (key === 'missing') {
+    // Not erased, just without a key (a restore behind, damage): it stays left, by id.
+    report.unreadable += 1;
+    report.unreadableIds.push(record.id);
     return;
   }
   if (options.checkOnly) {
@@ -156,6 +165,7 @@ async function moveRecord(
       throw error;
     }
     report.unreadable += 1;
+    report.unreadableIds.push(record.id);
     return;
   }
   const expected: Record<string, string> = {};
@@ -188,6 +198,7 @@ export async function moveStoredData(
       moved: 0,
       erased: 0,
       unreadable: 0,
+      unreadableIds: [],
       changed: 0,
       conflicts: 0,
       conflictIds: [],

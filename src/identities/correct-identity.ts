@@ -69,23 +69,21 @@ async function correctedFields(
 
 /**
  * Puts back every field a correction may have replaced, and the old update
- * time. The old values are sealed and indexed again rather than the stored
- * strings written back: a profile move (keys move-profile) may have retired
- * the key version those strings were made with meanwhile.
+ * time. The old ciphertext stays readable under any profile, but the old name
+ * index may name a key version a profile move (keys move-profile) has retired
+ * meanwhile, so it is computed again from the name already in hand: nothing
+ * is decrypted or encrypted here.
  */
 async function restore(
   deps: IdentityUseCaseDeps,
   record: IdentityRecord,
   plain: IdentityPlaintext,
 ): Promise<void> {
-  const sealed = await encryptCorrection(deps.fieldCipher, record.id, {
-    name: plain.name,
-    phone: plain.phone,
-  });
   await deps.store.updateFields(
     record.id,
     {
-      ...sealed,
+      name: record.name,
+      phone: record.phone,
       nameIndex: deps.blindIndex.name(plain.name),
       verificationStatus: record.verificationStatus,
       verifiedAt: record.verifiedAt,

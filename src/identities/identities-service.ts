@@ -185,10 +185,7 @@ async function putPhoto(
   const data = await deps.fieldCipher.encrypt(photoRef(identityId, side), image.bytes);
   await deps.store.putPhoto({ identityId, side, data, updatedAt: deps.now() });
   await deps.events.written(ctx, { ...IDENTITY_ACCESS.photo, identityId }, async () => {
-    if (!previous) return deps.store.deletePhoto(identityId, side);
-    // Sealed in the current profile's form: a profile move may have passed meanwhile.
-    const resealed = await deps.fieldCipher.reencrypt(photoRef(identityId, side), previous.data);
-    await deps.store.putPhoto({ ...previous, data: resealed ?? previous.data });
+    await (previous ? deps.store.putPhoto(previous) : deps.store.deletePhoto(identityId, side));
   });
 }
 

@@ -303,7 +303,7 @@ function createFakeFieldCipher(): FieldCipher {
       return (await decrypt(ref, ciphertext)).toString('utf8');
     },
     isCurrent: () => true,
-    hasSubjectKey: async (subjectId) => !destroyed.has(subjectId),
+    subjectKeyState: async (subjectId) => (destroyed.has(subjectId) ? 'destroyed' : 'present'),
     async reencrypt(ref, ciphertext) {
       await decrypt(ref, ciphertext);
       return null;

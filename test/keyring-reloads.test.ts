@@ -1,0 +1,103 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Connection } from 'mongoose';
+import { createBlindIndex } from '../src/crypto/blind-index';
+import { createKeyring, type Keyring } from '../src/crypto/keyring';
+import { createKeyringStore } from '../src/crypto/keyring-store';
+import { generateMasterKeyFiles, loadMasterKey } from '../src/crypto/master-key';
+import { connectDatabase } from '../src/db/connection';
+import { freshDatabaseName } from './helpers/test-app';
+
+/**
+ * How a running instance reloads its keyring: one load at a time, the newest
+ * snapshot last, and a lookup that meets an index version it does not hold
+ * reloads at most once a second (a partner chooses which identity a checkout
+ * names, so it must not be able to drive reloads).
+ */
+
+let connection: Connection;
+let keysDir: string;
+let lists = 0;
+let instance: Keyring;
+/** The operator's process on the same database (keys move-profile). */
+let operator: Keyring;
+
+function keyringOf(profile: 'intl' | 'gm', counted: boolean): Keyring {
+  const store = createKeyringStore(connection);
+  const master = loadMasterKey(keysDir);
+  return createKeyring(
+    counted
+      ? {
+          ...store,
+          list: () => {
+            lists += 1;
+            return store.list();
+          },
+        }
+      : store,
+    () => master,
+    { profile },
+  );
+}
+
+beforeAll(async () => {
+  connection = await connectDatabase(process.env.MONGODB_URI!, {
+    dbName: freshDatabaseName(),
+    timeoutMs: 5000,
+  });
+  keysDir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyring-reloads-'));
+  generateMasterKeyFiles(keysDir);
+  instance = keyringOf('intl', true);
+  await instance.open();
+  operator = keyringOf('gm', false);
+  await operator.open();
+});
+
+afterAll(async () => {
+  instance.close();
+  operator.close();
+  await connection.dropDatabase();
+  await connection.close();
+  fs.rmSync(keysDir, { recursive: true, force: true });
+});
+
+it('when 20 reloads are asked at once, then the entries are listed at most twice', async () => {
+  lists = 0;
+  await Promise.all(Array.from({ length: 20 }, () => instance.reload()));
+  expect(lists).toBeLessThanOrEqual(2);
+});
+
+it('when a reload is asked after a change, while an earlier load may still run, then it sees the change', async () => {
+  const running = instance.reload();
+  const version = await operator.addBlindIndexVersion('blind-index:name');
+  await Promise.all([running, instance.reload()]);
+  expect(instance.blindIndexKeys('blind-index:name').map((key) => key.version)).toContain(version);
+});
+
+it('when lookups meet an index version the instance does not hold, then it reloads once for all of them, and not again within a second', async () => {
+  const version = await operator.addBlindIndexVersion('blind-index:idNumber');
+  const blindIndex = createBlindIndex(instance);
+  lists = 0;
+  await Promise.all(
+    Array.from({ length: 20 }, () => blindIndex.loadVersionOf('idNumber', `${version}:abc`)),
+  );
+  expect(lists).toBe(1);
+  expect(instance.blindIndexKeys('blind-index:idNumber').map((key) => key.version)).toContain(
+    version,
+  );
+  await blindIndex.loadVersionOf('idNumber', '77:abc');
+  expect(lists).toBe(1);
+});
+
+it('when a stored index names a retired version, then no reload is made for it', async () => {
+  const pending = await operator.addBlindIndexVersion('blind-index:name');
+  await operator.activateBlindIndexKey('blind-index:name', pending);
+  await operator.retireOlderBlindIndexKeys('blind-index:name');
+  await instance.reload();
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  lists = 0;
+  await createBlindIndex(instance).loadVersionOf('name', '1:abc');
+  expect(lists).toBe(0);
+  expect(instance.blindIndexKey('blind-index:name').version).toBe(pending);
+});
