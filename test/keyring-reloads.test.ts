@@ -7,7 +7,7 @@ import { createKeyring, type Keyring } from '../src/crypto/keyring';
 import { createKeyringStore } from '../src/crypto/keyring-store';
 import { generateMasterKeyFiles, loadMasterKey } from '../src/crypto/master-key';
 import { connectDatabase } from '../src/db/connection';
-import { freshDatabaseName } from './helpers/test-app';
+import { createTestApp, freshDatabaseName } from './helpers/test-app';
 
 /**
  * How a running instance reloads its keyring: one load at a time, the newest
@@ -100,4 +100,40 @@ it('when a stored index names a retired version, then no reload is made for it',
   await createBlindIndex(instance).loadVersionOf('name', '1:abc');
   expect(lists).toBe(0);
   expect(instance.blindIndexKey('blind-index:name').version).toBe(pending);
+});
+
+describe('readiness of an instance that cannot reload its keyring', () => {
+  it('when reloads fail for three intervals, then /readyz answers 503, and 200 again once one succeeds', async () => {
+    const t = await createTestApp({ KEYRING_REFRESH_MS: '100' });
+    const keyring = t.connection.collection('keyring');
+    try {
+      await t.http().get('/readyz').expect(200);
+      // An entry wrapped by a master key this instance does not have: every load now fails.
+      await keyring.insertOne({
+        purpose: 'kek',
+        version: 99,
+        status: 'active',
+        algorithm: 'aes-256-gcm',
+        wrapped: Buffer.alloc(384).toString('base64'),
+        masterKeyFingerprint: 'f'.repeat(64),
+        createdAt: new Date(),
+        retiredAt: null,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      const stale = await t.http().get('/readyz').expect(503);
+      expect(stale.body).toEqual({ status: 'not ready', database: 'up' });
+      expect(t.logs.join('')).toContain('keyring reload failed');
+      await keyring.deleteOne({ version: 99 });
+      // The next tick's reload succeeds (polled: no test depends on a timer's punctuality).
+      let status = 503;
+      for (let tries = 0; tries < 50 && status !== 200; tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        status = (await t.http().get('/readyz')).status;
+      }
+      expect(status).toBe(200);
+    } finally {
+      await keyring.deleteOne({ version: 99 });
+      await t.close();
+    }
+  });
 });

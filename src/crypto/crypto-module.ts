@@ -195,7 +195,7 @@ export function createCryptoModule(
     },
     masterKeys: () => master,
     async isReady() {
-      return keyring.isOpen();
+      return keyring.isOpen() && (refresher?.isCurrent() ?? false);
     },
     async stop() {
       await refresher?.stop();

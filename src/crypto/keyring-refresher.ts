@@ -4,6 +4,12 @@ import type { Keyring } from './keyring';
 import type { KeyringReadersStore } from './keyring-readers-store';
 
 export interface KeyringRefresher {
+  /**
+   * False once reloads have failed for three intervals: the instance may be
+   * missing a key version others use (a profile move), so it stops taking
+   * traffic until a reload succeeds (readiness).
+   */
+  isCurrent(): boolean;
   stop(): Promise<void>;
 }
 
@@ -36,6 +42,7 @@ export async function startKeyringRefresher({
     });
   };
   await report();
+  let lastReload = Date.now();
   const timer = refreshMs
     ? setInterval(() => {
         // The keyring runs one load at a time (and shares it), so a tick never overlaps another.
@@ -43,6 +50,9 @@ export async function startKeyringRefresher({
         // rather than taking it for gone.
         keyring
           .reload()
+          .then(() => {
+            lastReload = Date.now();
+          })
           .catch((error: unknown) => {
             logger.warn({ err: error }, 'keyring reload failed; the keys held stay in use');
           })
@@ -54,6 +64,7 @@ export async function startKeyringRefresher({
     : null;
   timer?.unref();
   return {
+    isCurrent: () => refreshMs === 0 || Date.now() - lastReload <= refreshMs * 3,
     async stop() {
       if (timer) clearInterval(timer);
       await readers?.remove(instanceId).catch(() => undefined);
