@@ -39,8 +39,11 @@ const environment = () => ({
 
 const run = () => startDemo(environment(), { dbName, port: 0 });
 
-/** The access log's own records: its stream is opened, checkpointed and closed by every start. */
-const ACCESS_LOG = ['audit_events', 'audit_checkpoints', 'audit_streams'];
+/**
+ * What every start writes whatever the data: the access log's own records (its stream is
+ * opened, checkpointed and closed), and the running instance's keyring report.
+ */
+const ACCESS_LOG = ['audit_events', 'audit_checkpoints', 'audit_streams', 'keyring_readers'];
 
 /** Documents per collection, but the access log's. */
 async function counts(): Promise<Record<string, number>> {
