@@ -57,14 +57,15 @@ function requireValue(value: string): void {
 const indexWith = ({ version, key, algorithm }: VersionedKey<MacAlgorithm>, value: string) =>
   `${version}:${macWith(algorithm, key, value)}`;
 
+/** The key version an index names (`<version>:<mac>`); NaN for `deleted:<id>`. */
+const versionOf = (stored: string) => Number(stored.slice(0, stored.indexOf(':')));
+
 const UNKNOWN_VERSION_RELOAD_MS = 1000;
 
 export function createBlindIndex(keyring: Keyring): BlindIndex {
   let lastUnknownReload = 0;
-  const heldKeyOf = (kind: RekeyedIndex, stored: string) => {
-    const version = Number(stored.slice(0, stored.indexOf(':')));
-    return keyring.blindIndexKeys(purposeOf(kind)).find((key) => key.version === version);
-  };
+  const heldKeyOf = (kind: RekeyedIndex, stored: string) =>
+    keyring.blindIndexKeys(purposeOf(kind)).find((key) => key.version === versionOf(stored));
   const compute = (kind: RekeyedIndex | 'person', value: string) => {
     requireValue(value);
     return indexWith(keyring.blindIndexKey(purposeOf(kind)), value);
@@ -92,9 +93,8 @@ export function createBlindIndex(keyring: Keyring): BlindIndex {
     async loadVersionOf(kind, stored) {
       // `deleted:<id>` and null name no version: nothing to load.
       if (stored === null || !/^\d+:/.test(stored) || heldKeyOf(kind, stored)) return;
-      const version = Number(stored.slice(0, stored.indexOf(':')));
       // A version the keyring knows but does not hold was retired: reloading cannot bring it back.
-      if (keyring.blindIndexVersionKnown(purposeOf(kind), version)) return;
+      if (keyring.blindIndexVersionKnown(purposeOf(kind), versionOf(stored))) return;
       // At most one reload a second for unknown versions, whoever asks (a partner picks the
       // identity), and never a failed request for it: the timer's reload logs its failures.
       if (Date.now() - lastUnknownReload < UNKNOWN_VERSION_RELOAD_MS) return;

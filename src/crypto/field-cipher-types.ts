@@ -30,12 +30,6 @@ export interface FieldCipher {
   subjectKeyState(subjectId: string): Promise<'present' | 'destroyed' | 'missing'>;
   /** Whether a ciphertext is in the format new fields are sealed in (nothing is decrypted). */
   isCurrent(ciphertext: EncryptedField): boolean;
-  /**
-   * The same plaintext sealed in the current profile's format, or null when
-   * `ciphertext` is in it already (moving stored data between profiles).
-   * DecryptionFailed as decrypt.
-   */
-  reencrypt(ref: FieldRef, ciphertext: EncryptedField): Promise<EncryptedField | null>;
   /** Crypto-shredding: destroys the subject's data key for good. */
   destroySubjectKey(subjectId: string): Promise<void>;
 }

@@ -259,16 +259,6 @@ export function createFieldCipher(
       return entry?.wrappedKey ? 'present' : 'missing';
     },
 
-    async reencrypt(ref, ciphertext) {
-      if (isCurrent(ciphertext)) return null;
-      const plaintext = await decrypt(ref, ciphertext);
-      try {
-        return await encrypt(ref, plaintext);
-      } finally {
-        wipe(plaintext);
-      }
-    },
-
     async destroySubjectKey(subjectId) {
       assertId(subjectId, 'subjectId');
       destroyEpoch += 1;

@@ -112,7 +112,8 @@ export interface Keyring {
 
 export class KeyringError extends Error {}
 
-const slot = (purpose: KeyPurpose, version: number) => `${purpose}#${version}`;
+/** `<purpose>#<version>`: a key's name in memory and in the instances' reports (keyring_readers). */
+export const slot = (purpose: KeyPurpose, version: number) => `${purpose}#${version}`;
 
 /**
  * Longer than 60 lines for a reason: the unwrapped KEKs and blind-index keys
@@ -171,11 +172,8 @@ export function createKeyring(
       if (entry.status === 'retired' || !entry.wrapped) continue;
       const name = slot(entry.purpose, entry.version);
       live.add(name);
-      if (keys.has(name)) continue;
-      const key = await unwrapEntry(entry, current);
-      // A load running beside this one (a reload on an unknown version) may have set it meanwhile.
-      if (keys.has(name)) wipe(key);
-      else keys.set(name, key);
+      // Loads run one at a time (loadLatest): nothing sets a slot between this check and the set.
+      if (!keys.has(name)) keys.set(name, await unwrapEntry(entry, current));
     }
     for (const [name, key] of keys) {
       if (!live.has(name)) {
@@ -310,12 +308,11 @@ export function createKeyring(
 
     blindIndexState() {
       requireOpen();
-      const name = (purpose: KeyPurpose, version: number) => `${purpose}#${version}`;
       return {
         holds: BLIND_INDEX_PURPOSES.flatMap((purpose) =>
-          liveVersions(purpose).map((entry) => name(purpose, entry.version)),
+          liveVersions(purpose).map((entry) => slot(purpose, entry.version)),
         ),
-        writes: BLIND_INDEX_PURPOSES.map((purpose) => name(purpose, newest(purpose).version)),
+        writes: BLIND_INDEX_PURPOSES.map((purpose) => slot(purpose, newest(purpose).version)),
       };
     },
 

@@ -65,30 +65,47 @@ export function openFileMasterKeySet(keysDir: string): MasterKeySet {
     loaded = next;
   }
 
-  function versions(): MasterKeyVersion[] {
-    return [...loaded].map(([version, provider]) => ({ version, provider }));
-  }
-
-  const byFingerprint = (fingerprint: string) =>
-    [...loaded.values()].find((provider) => provider.fingerprint === fingerprint) ?? null;
-
   scan();
-  return {
+  return scannedMasterKeySet({
     kind: 'file',
+    held: () => loaded,
+    scan,
+    async close() {
+      loaded = new Map();
+    },
+  });
+}
+
+/**
+ * A set kept in `held()` by `scan` (which reads every version the provider
+ * holds now, in ascending order): the newest is current, and an unknown
+ * fingerprint is looked for once more after a scan. Shared by the file and
+ * the token sets.
+ */
+export function scannedMasterKeySet(source: {
+  kind: KeyProviderKind;
+  held(): ReadonlyMap<number, MasterKeyProvider>;
+  scan(): void | Promise<void>;
+  close(): Promise<void>;
+}): MasterKeySet {
+  const versions = (): MasterKeyVersion[] =>
+    [...source.held()].map(([version, provider]) => ({ version, provider }));
+  const byFingerprint = (fingerprint: string) =>
+    [...source.held().values()].find((provider) => provider.fingerprint === fingerprint) ?? null;
+  return {
+    kind: source.kind,
     current: () => versions().at(-1)!.provider,
     versions,
     async find(fingerprint) {
       const held = byFingerprint(fingerprint);
       if (held) return held;
-      scan();
+      await source.scan();
       return byFingerprint(fingerprint);
     },
     async refresh() {
-      scan();
+      await source.scan();
     },
-    async close() {
-      loaded = new Map();
-    },
+    close: () => source.close(),
   };
 }
 

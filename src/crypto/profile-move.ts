@@ -1,7 +1,7 @@
 import type { BlindIndex, RekeyedIndex } from './blind-index';
 import { cipherOf, macOf, type CryptoProfile } from './crypto-profile';
 import type { FieldCipher } from './field-cipher-types';
-import type { Keyring } from './keyring';
+import { slot, type Keyring } from './keyring';
 import type { KeyringReader, KeyringReadersStore } from './keyring-readers-store';
 import {
   moveStoredData,
@@ -134,11 +134,11 @@ async function moveBlindIndexKeys(
   }
   if (moving.length === 0) return;
   const serviceRuns = options.settleMs > 0;
-  for (const { purpose, version } of moving) {
-    // Every instance looks records up under the new version before any record carries it.
-    if (serviceRuns) {
+  // Every instance looks records up under the new version before any record carries it.
+  if (serviceRuns) {
+    for (const { purpose, version } of moving) {
       await untilEveryInstance(deps, options, `${purpose} v${version}`, (reader) =>
-        reader.holds.includes(`${purpose}#${version}`),
+        reader.holds.includes(slot(purpose, version)),
       );
     }
   }
@@ -149,7 +149,7 @@ async function moveBlindIndexKeys(
   if (!serviceRuns) return;
   for (const { purpose, version } of moving) {
     await untilEveryInstance(deps, options, `${purpose} v${version} as active`, (reader) =>
-      reader.writes.includes(`${purpose}#${version}`),
+      reader.writes.includes(slot(purpose, version)),
     );
   }
   // Requests that made an index before their instance reloaded may still be writing it.

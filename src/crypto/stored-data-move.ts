@@ -1,4 +1,6 @@
+import { isUtf8 } from 'node:buffer';
 import { DecryptionFailed } from '../errors';
+import { wipe } from './aead';
 import { SubjectKeyUnavailable } from './field-cipher';
 import type { BlindIndex, RekeyedIndex } from './blind-index';
 import type { EncryptedField, FieldCipher, FieldRef } from './field-cipher-types';
@@ -104,28 +106,44 @@ interface MoveDeps {
   blindIndex: BlindIndex;
 }
 
-/** The record re-sealed and re-indexed: only the values that change. */
+/** A decrypted field as text, for a blind index: DecryptionFailed unless it is UTF-8. */
+function textOf(plaintext: Buffer): string {
+  if (!isUtf8(plaintext)) throw new DecryptionFailed();
+  return plaintext.toString('utf8');
+}
+
+/**
+ * The record re-sealed and re-indexed: only the values that change. Each
+ * field `read` names is decrypted once, whether it is re-sealed, indexes, or
+ * both, and wiped afterwards.
+ */
 async function movedValues(
   deps: MoveDeps,
   record: SealedRecord,
   stale: ReturnType<typeof staleParts>,
+  read: Set<string>,
 ): Promise<Record<string, string>> {
-  const next: Record<string, string> = {};
-  for (const field of stale.fields) {
-    const sealed = await deps.fieldCipher.reencrypt(field.ref, field.ciphertext);
-    if (sealed) next[field.name] = sealed;
+  const plain = new Map<string, Buffer>();
+  try {
+    for (const name of read) {
+      const field = record.fields.find((candidate) => candidate.name === name);
+      if (!field) throw new DecryptionFailed();
+      plain.set(name, await deps.fieldCipher.decrypt(field.ref, field.ciphertext));
+    }
+    const next: Record<string, string> = {};
+    for (const field of stale.fields) {
+      next[field.name] = await deps.fieldCipher.encrypt(field.ref, plain.get(field.name)!);
+    }
+    for (const index of stale.indexes) {
+      const text = textOf(plain.get(index.from)!);
+      // The active version (a pending one is for lookups only).
+      next[index.name] =
+        index.kind === 'idNumber' ? deps.blindIndex.idNumber(text) : deps.blindIndex.name(text);
+    }
+    return next;
+  } finally {
+    for (const bytes of plain.values()) wipe(bytes);
   }
-  for (const index of stale.indexes) {
-    const source = record.fields.find((field) => field.name === index.from);
-    if (!source) throw new DecryptionFailed();
-    const plaintext = await deps.fieldCipher.decryptText(source.ref, source.ciphertext);
-    // The active version (a pending one is for lookups only).
-    next[index.name] =
-      index.kind === 'idNumber'
-        ? deps.blindIndex.idNumber(plaintext)
-        : deps.blindIndex.name(plaintext);
-  }
-  return next;
 }
 
 async function moveRecord(
@@ -158,7 +176,7 @@ async function moveRecord(
   await options.beforeRead(source.label, record, [...read].map(fieldOf));
   let next: Record<string, string>;
   try {
-    next = await movedValues(deps, record, stale);
+    next = await movedValues(deps, record, stale, read);
   } catch (error) {
     // SubjectKeyUnavailable: an erasure destroyed the key between the read and the re-seal.
     if (!(error instanceof DecryptionFailed) && !(error instanceof SubjectKeyUnavailable)) {

@@ -44,12 +44,13 @@ export async function registerIdentity(
 ): Promise<RegistrationResult> {
   const registration = checkRegistration(input, deps.now());
   const idNumberIndex = deps.blindIndex.idNumber(registration.plain.idNumber);
-  const findExisting = () =>
-    deps.store.findActiveRegistration(registration.userId, {
-      personRef: deps.blindIndex.person(registration.plain.idNumber),
-      // Every live key version: during a re-index a record may still carry the old one.
-      idNumberIndexes: deps.blindIndex.candidates('idNumber', registration.plain.idNumber),
-    });
+  const personRef = deps.blindIndex.person(registration.plain.idNumber);
+  const person = {
+    personRef,
+    // Every live key version: during a re-index a record may still carry the old one.
+    idNumberIndexes: deps.blindIndex.candidates('idNumber', registration.plain.idNumber),
+  };
+  const findExisting = () => deps.store.findActiveRegistration(registration.userId, person);
   const existing = await findExisting();
   if (existing) return { created: false, identity: await showExisting(deps, ctx, existing) };
 
@@ -59,6 +60,7 @@ export async function registerIdentity(
   });
   const record = await encryptAndStore(deps, ctx, registration, {
     idNumberIndex,
+    personRef,
     verificationStatus,
   });
   if (!record) {
@@ -128,7 +130,7 @@ async function encryptAndStore(
   deps: IdentityUseCaseDeps,
   ctx: RequestContext,
   registration: Registration,
-  checked: { idNumberIndex: string; verificationStatus: VerificationStatus },
+  checked: { idNumberIndex: string; personRef: string; verificationStatus: VerificationStatus },
 ): Promise<IdentityRecord | null> {
   const identityId = randomUUID();
   const at = deps.now();
@@ -141,7 +143,7 @@ async function encryptAndStore(
     verifiedAt: checked.verificationStatus === 'UNVERIFIED' ? null : at,
     idNumberIndex: checked.idNumberIndex,
     nameIndex: deps.blindIndex.name(registration.plain.name),
-    personRef: deps.blindIndex.person(registration.plain.idNumber),
+    personRef: checked.personRef,
     ...(await encryptIdentity(deps.fieldCipher, identityId, registration.plain)),
     flags: registration.divisionCodeKnown ? [] : ['UNKNOWN_DIVISION_CODE'],
     consent: {

@@ -304,10 +304,6 @@ function createFakeFieldCipher(): FieldCipher {
     },
     isCurrent: () => true,
     subjectKeyState: async (subjectId) => (destroyed.has(subjectId) ? 'destroyed' : 'present'),
-    async reencrypt(ref, ciphertext) {
-      await decrypt(ref, ciphertext);
-      return null;
-    },
     async destroySubjectKey(subjectId) {
       destroyed.add(subjectId);
     },

@@ -1,6 +1,6 @@
 import * as pkcs11js from 'pkcs11js';
 import type { MasterKeyProvider } from '../key-provider';
-import type { MasterKeySet, MasterKeyVersion } from '../master-key-set';
+import { scannedMasterKeySet, type MasterKeySet } from '../master-key-set';
 import type { MasterKeyVersionStore } from '../master-key-versions';
 import { generateTokenKey } from './pkcs11-ceremony';
 import type { Pkcs11Config } from './pkcs11-config';
@@ -100,33 +100,21 @@ export async function openPkcs11MasterKeySet(
     loaded = next;
   }
 
-  const versions = (): MasterKeyVersion[] =>
-    [...loaded].map(([version, provider]) => ({ version, provider }));
-  const byFingerprint = (fingerprint: string) =>
-    [...loaded.values()].find((provider) => provider.fingerprint === fingerprint) ?? null;
-
   try {
     await scan();
   } catch (error) {
     for (const provider of loaded.values()) await provider.close();
     throw error;
   }
-  return {
+  return scannedMasterKeySet({
     kind: 'pkcs11',
-    current: () => versions().at(-1)!.provider,
-    versions,
-    async find(fingerprint) {
-      const held = byFingerprint(fingerprint);
-      if (held) return held;
-      await scan();
-      return byFingerprint(fingerprint);
-    },
-    refresh: scan,
+    held: () => loaded,
+    scan,
     async close() {
       for (const provider of loaded.values()) await provider.close();
       loaded = new Map();
     },
-  };
+  });
 }
 
 /** The versions as master-key-rotation.ts uses them: new pairs generated in the token, old ones destroyed there. */
